@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { KAFKA_DIR, kafkaLibsDir, kafkaVersionDir } from './paths';
+import { InfraError, Logger, commandExists, consoleLogger, withFileLock } from './util';
+import { KAFKA_SCALA_VERSION, KAFKA_VERSION, MAVEN_DEPENDENCY_PLUGIN } from './versions';
+
+/** Written last into the libs folder: its presence means the download is complete. */
+const COMPLETE_MARKER = '.complete';
+
+/** Artifacts fetched from Maven Central (with their runtime dependencies). */
+export function kafkaArtifacts(version: string = KAFKA_VERSION): string[] {
+  return [`org.apache.kafka:kafka_${KAFKA_SCALA_VERSION}:${version}`, `org.apache.kafka:kafka-tools:${version}`];
+}
+
+export function isKafkaFetched(version: string = KAFKA_VERSION): boolean {
+  return fs.existsSync(path.join(kafkaLibsDir(version), COMPLETE_MARKER));
+}
+
+export function assertJava(): void {
+  if (!commandExists('java')) {
+    throw new InfraError('java not found on PATH: install a JDK 17+ (e.g. `apt-get install openjdk-17-jre-headless`)');
+  }
+}
+
+/**
+ * Throw-away pom whose only purpose is to let the dependency plugin resolve
+ * the broker and the tools with their runtime dependencies. kafka-tools brings
+ * slf4j-reload4j + reload4j, the logging binding Kafka 3.9 needs at start.
+ */
+function fetchPom(version: string): string {
+  const deps = kafkaArtifacts(version)
+    .map((coord) => {
+      const [groupId, artifactId, v] = coord.split(':');
+      return `    <dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${v}</version></dependency>`;
+    })
+    .join('\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.infra</groupId>
+  <artifactId>kafka-fetch</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+${deps}
+  </dependencies>
+</project>
+`;
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+/**
+ * Downloads the pinned Kafka jars into `.local/kafka/<version>/libs/` with
+ * Maven. Cached: when the folder is complete this returns at once, offline.
+ * Returns the libs folder.
+ */
+export async function fetchKafka(opts: { version?: string; log?: Logger } = {}): Promise<string> {
+  const version = opts.version ?? KAFKA_VERSION;
+  const log = opts.log ?? consoleLogger;
+  const libs = kafkaLibsDir(version);
+  if (isKafkaFetched(version)) return libs;
+
+  return withFileLock(path.join(KAFKA_DIR, `fetch-${version}.lock`), async () => {
+    if (isKafkaFetched(version)) return libs; // fetched by another process while we waited
+    assertJava();
+    if (!commandExists('mvn')) {
+      throw new InfraError('mvn not found on PATH: install Maven 3.8+ (e.g. `apt-get install maven`), it fetches Kafka from Maven Central');
+    }
+    log(`kafka: fetching Apache Kafka ${version} jars from Maven Central into ${path.relative(process.cwd(), libs) || libs}`);
+    fs.mkdirSync(kafkaVersionDir(version), { recursive: true });
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-fetch-'));
+    const staging = path.join(kafkaVersionDir(version), `libs.tmp-${process.pid}`);
+    try {
+      fs.writeFileSync(path.join(work, 'pom.xml'), fetchPom(version));
+      fs.rmSync(staging, { recursive: true, force: true });
+      const { code, output } = await run(
+        'mvn',
+        [
+          '-q',
+          '-B',
+          `${MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies`,
+          '-DincludeScope=runtime',
+          `-DoutputDirectory=${staging}`,
+        ],
+        work,
+      );
+      if (code !== 0) {
+        const tail = output.trim().split('\n').slice(-8).join('\n');
+        const network = /Could not transfer|UnknownHost|Connection refused|timed out|Network is unreachable|Could not resolve/i.test(output);
+        throw new InfraError(
+          network
+            ? `could not download Kafka ${version} from Maven Central (network/proxy?). Check that https://repo.maven.apache.org is reachable (or configure a mirror/proxy in ~/.m2/settings.xml), then run \`npm run infra:fetch\` again.\n${tail}`
+            : `mvn failed to fetch Kafka ${version} (exit ${code}); run \`npm run infra:fetch\` again to retry.\n${tail}`,
+        );
+      }
+      const jars = fs.readdirSync(staging).filter((f) => f.endsWith('.jar'));
+      for (const must of [`kafka_${KAFKA_SCALA_VERSION}-${version}.jar`, `kafka-tools-${version}.jar`, 'slf4j-reload4j']) {
+        if (!jars.some((j) => j.startsWith(must))) {
+          throw new InfraError(`Kafka download incomplete: ${must}* missing in ${staging}`);
+        }
+      }
+      fs.writeFileSync(path.join(staging, COMPLETE_MARKER), `${kafkaArtifacts(version).join('\n')}\n`);
+      fs.rmSync(libs, { recursive: true, force: true });
+      fs.renameSync(staging, libs);
+      log(`kafka: fetched ${jars.length} jars`);
+      return libs;
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+      fs.rmSync(staging, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Java classpath (`<libs>/*`) of the pinned Kafka broker and tools; fetches the jars if missing. */
+export async function kafkaToolsClasspath(opts: { version?: string; log?: Logger } = {}): Promise<string> {
+  const libs = await fetchKafka(opts);
+  return path.join(libs, '*');
+}
