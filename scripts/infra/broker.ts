@@ -101,7 +101,8 @@ function randomClusterId(): string {
   }
 }
 
-function serverProperties(name: string, port: number, controllerPort: number, partitions: number): string {
+/** The server.properties of local broker `name` (exported for the compose parity test). */
+export function serverProperties(name: string, port: number, controllerPort: number, partitions: number): string {
   const p = brokerPaths(name);
   const settings: Record<string, string> = {
     ...sharedBrokerSettings(partitions),

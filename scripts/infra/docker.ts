@@ -7,10 +7,11 @@ export function dockerRequested(env: NodeJS.ProcessEnv = process.env): boolean {
   return (env.INFRA_MODE ?? '').trim().toLowerCase() === 'docker';
 }
 
-/** True when a Docker engine answers (`docker info` succeeds), not merely when the CLI is installed. */
+/** True when a Docker engine answers (`docker info` succeeds) and the compose plugin exists, not merely when the CLI is installed. */
 export function dockerUsable(): boolean {
   if (!commandExists('docker')) return false;
-  return spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 }).status === 0;
+  const ok = (args: string[]) => spawnSync('docker', args, { stdio: 'ignore', timeout: 15_000 }).status === 0;
+  return ok(['info']) && ok(['compose', 'version']);
 }
 
 /** `docker compose -f docker-compose.kafka.yml <args>`. */

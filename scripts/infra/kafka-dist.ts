@@ -98,9 +98,12 @@ export async function fetchKafka(opts: { version?: string; log?: Logger } = {}):
       );
       if (code !== 0) {
         const tail = output.trim().split('\n').slice(-8).join('\n');
-        const network = /Could not transfer|UnknownHost|Connection refused|timed out|Network is unreachable|Could not resolve/i.test(output);
+        const network = /Could not transfer|UnknownHost|Connection refused|timed out|Network is unreachable|Connect to .* failed/i.test(output);
+        const missing = /Could not find artifact/i.test(output);
         throw new InfraError(
-          network
+          missing
+            ? `Kafka ${version} is not on Maven Central (${kafkaArtifacts(version).join(', ')}); fix KAFKA_VERSION in scripts/infra/versions.ts.\n${tail}`
+            : network
             ? `could not download Kafka ${version} from Maven Central (network/proxy?). Check that https://repo.maven.apache.org is reachable (or configure a mirror/proxy in ~/.m2/settings.xml), then run \`npm run infra:fetch\` again.\n${tail}`
             : `mvn failed to fetch Kafka ${version} (exit ${code}); run \`npm run infra:fetch\` again to retry.\n${tail}`,
         );
@@ -119,6 +122,11 @@ export async function fetchKafka(opts: { version?: string; log?: Logger } = {}):
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
       fs.rmSync(staging, { recursive: true, force: true });
+      try {
+        fs.rmdirSync(kafkaVersionDir(version)); // only if left empty by a failed fetch
+      } catch {
+        /* not empty: the fetched jars are there */
+      }
     }
   });
 }
