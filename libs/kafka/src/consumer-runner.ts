@@ -1,0 +1,171 @@
+import { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { KafkaConnectionOptions, toKafkaJsConfig } from './kafka-config';
+
+/** A consumed record, free of kafkajs types. Header values are decoded as UTF-8. */
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  /** Offset of this record (the committed offset after it is `offset + 1`). */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+/** What a processor can do while it works on one message. */
+export interface ProcessingControl {
+  /** False once the consumer is stopping or the partition was revoked: finish nothing new, return 'abort'. */
+  isActive(): boolean;
+}
+
+/**
+ * Handles one message. 'done' means its effects are committed and its offset
+ * may be committed; 'abort' means stop this partition's batch here without
+ * committing it (shutdown or revocation): the message is fetched again later.
+ */
+export type MessageProcessor = (message: ConsumedMessage, control: ProcessingControl) => Promise<'done' | 'abort'>;
+
+export interface ConsumerRunnerOptions {
+  groupId: string;
+  topics: readonly string[];
+  /** Partitions processed at the same time; order is kept within each partition. */
+  partitionsConsumedConcurrently: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** Where a group with no committed offset starts. */
+  fromBeginning: boolean;
+}
+
+export type ConsumerState = 'idle' | 'joining' | 'joined' | 'crashed' | 'stopped';
+
+/**
+ * Runs a kafkajs consumer group with the guarantees the handlers rely on:
+ * - no auto-commit: an offset is committed (as `offset + 1`) only after the
+ *   processor said 'done', i.e. after the handler's transaction committed;
+ * - messages of one partition are processed one after the other, partitions
+ *   concurrently;
+ * - while a processor works, the runner heartbeats on its own, so a slow
+ *   handler does not get the member evicted and its partitions reassigned.
+ */
+export class ConsumerRunner {
+  private readonly kafka: Kafka;
+  private consumer: Consumer | null = null;
+  private state: ConsumerState = 'idle';
+  private lastError: string | null = null;
+
+  constructor(
+    connection: KafkaConnectionOptions,
+    private readonly options: ConsumerRunnerOptions,
+  ) {
+    this.kafka = new Kafka(toKafkaJsConfig(connection));
+  }
+
+  /** Joined means: member of the group with partitions assigned (not merely connected). */
+  status(): { state: ConsumerState; lastError: string | null } {
+    return { state: this.state, lastError: this.lastError };
+  }
+
+  async start(processor: MessageProcessor): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: this.options.heartbeatIntervalMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    this.consumer = consumer;
+    this.state = 'joining';
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.state = 'joined';
+      this.lastError = null;
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (this.state === 'joined') this.state = 'joining';
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      this.lastError = String(event.payload.error?.message ?? event.payload.error);
+      // kafkajs restarts the consumer itself after retriable crashes.
+      this.state = event.payload.restart ? 'joining' : 'crashed';
+    });
+    consumer.on(consumer.events.STOP, () => {
+      if (this.state !== 'crashed') this.state = 'stopped';
+    });
+
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.processBatch(payload, processor),
+    });
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = null;
+    // disconnect() waits for the batches in flight, then leaves the group.
+    if (consumer) await consumer.disconnect();
+    this.state = 'stopped';
+  }
+
+  private async processBatch(payload: EachBatchPayload, processor: MessageProcessor): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
+    let revoked = false;
+    const control: ProcessingControl = { isActive: () => isRunning() && !isStale() && !revoked };
+    let lastDone: string | null = null;
+
+    // Heartbeat on a timer while a (possibly slow) processor runs.
+    const beat = setInterval(() => {
+      heartbeat().catch(() => {
+        revoked = true; // rebalance in progress: our partitions may move
+      });
+    }, this.options.heartbeatIntervalMs);
+    try {
+      for (const message of batch.messages) {
+        if (!control.isActive()) break;
+        const outcome = await processor(toConsumed(batch.topic, batch.partition, message), control);
+        if (outcome === 'abort') break;
+        resolveOffset(message.offset);
+        lastDone = message.offset;
+      }
+    } finally {
+      clearInterval(beat);
+      if (lastDone !== null) {
+        // A commit refused during a rebalance only means these messages come
+        // again; the inbox turns that redelivery into a no-op.
+        await commitOffsetsIfNecessary({
+          topics: [
+            {
+              topic: batch.topic,
+              partitions: [{ partition: batch.partition, offset: (BigInt(lastDone) + 1n).toString() }],
+            },
+          ],
+        }).catch(() => undefined);
+      }
+    }
+  }
+}
+
+function toConsumed(topic: string, partition: number, m: KafkaMessage): ConsumedMessage {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers: decodeHeaders(m.headers),
+    timestamp: m.timestamp,
+  };
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    out[name] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  }
+  return out;
+}

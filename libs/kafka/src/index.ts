@@ -1,0 +1,6 @@
+export * from './kafka-config';
+export * from './kafka-errors';
+export * from './producer';
+export * from './consumer-runner';
+export * from './admin';
+export * from './kafka-probe';
