@@ -1,0 +1,3 @@
+export * from './outbox.migration';
+export * from './outbox-writer';
+export * from './outbox-relay';

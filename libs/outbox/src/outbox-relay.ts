@@ -1,0 +1,363 @@
+import { isBrokerUnavailable, OutgoingMessage } from '@lib/kafka';
+import { Client } from 'pg';
+
+/** What the relay needs of a Kafka producer: send a batch, resolve when acknowledged. */
+export interface OutboxPublisher {
+  send(messages: readonly OutgoingMessage[]): Promise<unknown>;
+}
+
+export interface OutboxRelayLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface OutboxRelayOptions {
+  /** PostgreSQL URL of the app's own database (the one holding `outbox`). */
+  connectionString: string;
+  publisher: OutboxPublisher;
+  /** Rows read and published per round trip. Default 500. */
+  batchSize?: number;
+  /** Polling fallback when no NOTIFY arrives (e.g. lost while reconnecting). Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Failed publishes of one row before it is parked. Default 10. */
+  maxAttempts?: number;
+  /** Backoff after a failure: doubles from `initialBackoffMs` up to `maxBackoffMs`. Defaults 200 / 30000 ms. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** How often a stand-by relay tries to become the active one. Default 2000 ms. */
+  standbyRetryMs?: number;
+  /** Advisory-lock key that elects the single active relay of a database. */
+  lockKey?: number;
+  logger?: OutboxRelayLogger;
+}
+
+interface OutboxRow {
+  id: string;
+  event_id: string;
+  topic: string;
+  message_key: string;
+  payload: string;
+  headers: Record<string, string>;
+  attempts: number;
+  next_attempt_at: Date | null;
+  created_at: Date;
+}
+
+/** Counters and gauges of one relay, read by health checks and metrics. */
+export interface OutboxRelayStats {
+  active: boolean;
+  publishedTotal: number;
+  parkedTotal: number;
+  failedPublishesTotal: number;
+  /** Publish latency (row insert → broker ack) samples, most recent last, at most 10,000. */
+  recentLatenciesMs: number[];
+  lastPublishAt: Date | null;
+  lastError: string | null;
+}
+
+export interface OutboxBacklog {
+  pending: number;
+  parked: number;
+  oldestPendingAgeSeconds: number;
+}
+
+const DEFAULT_LOCK_KEY = 0x0b0c_5e1a; // "outbox relay"
+const LATENCY_SAMPLES = 10_000;
+
+/**
+ * Publishes committed outbox rows to Kafka.
+ *
+ * Guarantees:
+ * - **Nothing skipped.** There is no "last seen id" cursor: every round reads
+ *   the lowest pending ids, so a row whose transaction commits after a row with
+ *   a larger id is simply picked up in a later round.
+ * - **Per-key order.** One relay per database is active at a time (session
+ *   advisory lock `lockKey`); the others stand by and take over when its
+ *   connection ends. The active relay sends rows in id order through an
+ *   idempotent producer with one request in flight, and holds back the later
+ *   rows of a key whose earlier row is waiting for a retry.
+ * - **At least once.** Rows are deleted only after the broker acknowledged
+ *   them; a crash in between publishes that batch again, which the consumers'
+ *   inbox absorbs. At most one batch is duplicated per crash.
+ * - **Poison rows do not block.** A row the broker keeps refusing while it
+ *   accepts others is retried with backoff, then parked (`parked_at`), counted
+ *   and logged; the rows behind it move on. A broker outage is nobody's fault:
+ *   the relay backs off without counting attempts.
+ * - **Graceful stop.** `stop()` lets the batch in flight finish (ack and delete).
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly maxAttempts: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly standbyRetryMs: number;
+  private readonly lockKey: number;
+  private readonly logger: OutboxRelayLogger;
+
+  private client: Client | null = null;
+  private leader = false;
+  private stopping = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private pendingWake = false;
+  private failures = 0;
+  private readonly counters: OutboxRelayStats = {
+    active: false,
+    publishedTotal: 0,
+    parkedTotal: 0,
+    failedPublishesTotal: 0,
+    recentLatenciesMs: [],
+    lastPublishAt: null,
+    lastError: null,
+  };
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.maxAttempts = options.maxAttempts ?? 10;
+    this.initialBackoffMs = options.initialBackoffMs ?? 200;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.standbyRetryMs = options.standbyRetryMs ?? 2000;
+    this.lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
+    this.logger = options.logger ?? { log: () => undefined, warn: console.warn, error: console.error };
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in flight, releases leadership and closes the connection. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.notify();
+    await this.loop;
+    this.loop = null;
+    await this.disconnect();
+  }
+
+  stats(): OutboxRelayStats {
+    return { ...this.counters, active: this.leader, recentLatenciesMs: [...this.counters.recentLatenciesMs] };
+  }
+
+  /** Backlog gauges, read from the table itself (works on a stand-by relay too). */
+  async backlog(): Promise<OutboxBacklog> {
+    const client = new Client({ connectionString: this.options.connectionString });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ pending: string; parked: string; age: number | null }>(`
+        SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,
+               count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
+               extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE parked_at IS NULL))::float8 AS age
+        FROM outbox`);
+      return { pending: Number(rows[0].pending), parked: Number(rows[0].parked), oldestPendingAgeSeconds: rows[0].age ?? 0 };
+    } finally {
+      await client.end();
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const client = await this.connected();
+        if (!this.leader) {
+          this.leader = await this.tryLead(client);
+          if (!this.leader) {
+            await this.idle(this.standbyRetryMs);
+            continue;
+          }
+          this.logger.log('outbox relay is the active relay of this database');
+        }
+        const { sent, full, retryInMs } = await this.publishBatch(client);
+        this.failures = 0;
+        if (full && sent > 0) continue;
+        await this.idle(retryInMs ?? this.pollIntervalMs);
+      } catch (error) {
+        await this.recover(error);
+      }
+    }
+  }
+
+  /** One round: read the lowest pending rows, publish what may go, delete what was acknowledged. */
+  private async publishBatch(client: Client): Promise<{ sent: number; full: boolean; retryInMs?: number }> {
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT id, event_id, topic, message_key, payload::text AS payload, headers, attempts, next_attempt_at, created_at
+         FROM outbox WHERE parked_at IS NULL ORDER BY id LIMIT $1`,
+      [this.batchSize],
+    );
+    const now = Date.now();
+    const waitingKeys = new Set<string>();
+    const ready: OutboxRow[] = [];
+    let earliestRetry: number | undefined;
+    for (const row of rows) {
+      if (waitingKeys.has(row.message_key)) continue;
+      if (row.next_attempt_at && row.next_attempt_at.getTime() > now) {
+        // Later rows of this key wait behind it, or they would overtake it.
+        waitingKeys.add(row.message_key);
+        const dueIn = row.next_attempt_at.getTime() - now;
+        earliestRetry = Math.min(earliestRetry ?? dueIn, dueIn);
+        continue;
+      }
+      ready.push(row);
+    }
+    if (ready.length === 0) return { sent: 0, full: false, retryInMs: earliestRetry };
+
+    let acknowledged: OutboxRow[];
+    try {
+      await this.options.publisher.send(ready.map(toMessage));
+      acknowledged = ready;
+    } catch (error) {
+      if (isBrokerUnavailable(error)) throw error;
+      acknowledged = await this.publishOneByOne(client, ready);
+    }
+    if (acknowledged.length > 0) {
+      await client.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [acknowledged.map((r) => r.id)]);
+      this.record(acknowledged);
+    }
+    return { sent: acknowledged.length, full: rows.length === this.batchSize, retryInMs: earliestRetry };
+  }
+
+  /**
+   * The broker refused the batch but is reachable: find the culprit rows by
+   * sending one at a time, count an attempt against each row that fails, and
+   * hold back the rest of its key.
+   */
+  private async publishOneByOne(client: Client, rows: OutboxRow[]): Promise<OutboxRow[]> {
+    const ok: OutboxRow[] = [];
+    const failedKeys = new Set<string>();
+    for (const row of rows) {
+      if (failedKeys.has(row.message_key)) continue;
+      try {
+        await this.options.publisher.send([toMessage(row)]);
+        ok.push(row);
+      } catch (error) {
+        if (isBrokerUnavailable(error)) {
+          // Keep what did get through; the outage is handled by the caller's backoff.
+          if (ok.length > 0) {
+            await client.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [ok.map((r) => r.id)]);
+            this.record(ok);
+          }
+          throw error;
+        }
+        failedKeys.add(row.message_key);
+        await this.recordRowFailure(client, row, error);
+      }
+    }
+    return ok;
+  }
+
+  private async recordRowFailure(client: Client, row: OutboxRow, error: unknown): Promise<void> {
+    const attempts = row.attempts + 1;
+    const message = errorMessage(error).slice(0, 2000);
+    this.counters.failedPublishesTotal++;
+    if (attempts >= this.maxAttempts) {
+      await client.query(
+        `UPDATE outbox SET attempts = $2, last_error = $3, parked_at = clock_timestamp() WHERE id = $1`,
+        [row.id, attempts, message],
+      );
+      this.counters.parkedTotal++;
+      this.logger.error(
+        `outbox row ${row.id} (event ${row.event_id}, ${row.topic}) parked after ${attempts} failed publishes: ${message}`,
+      );
+      return;
+    }
+    const delay = this.backoff(attempts);
+    await client.query(
+      `UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE id = $1`,
+      [row.id, attempts, message, delay],
+    );
+    this.logger.warn(`outbox row ${row.id} (event ${row.event_id}) failed to publish (attempt ${attempts}), retry in ${delay} ms: ${message}`);
+  }
+
+  private record(rows: OutboxRow[]): void {
+    const ackAt = Date.now();
+    this.counters.publishedTotal += rows.length;
+    this.counters.lastPublishAt = new Date(ackAt);
+    const samples = this.counters.recentLatenciesMs;
+    for (const row of rows) samples.push(ackAt - row.created_at.getTime());
+    if (samples.length > LATENCY_SAMPLES) samples.splice(0, samples.length - LATENCY_SAMPLES);
+  }
+
+  private async recover(error: unknown): Promise<void> {
+    this.failures++;
+    const message = errorMessage(error);
+    this.counters.lastError = message;
+    const delay = this.backoff(this.failures);
+    if (isBrokerUnavailable(error)) {
+      this.logger.warn(`outbox relay: Kafka unavailable (${message}); retrying in ${delay} ms`);
+    } else {
+      this.logger.warn(`outbox relay: ${message}; reconnecting in ${delay} ms`);
+      // Database trouble or anything unexpected: start over with a fresh
+      // connection. Losing the connection also releases leadership.
+      await this.disconnect();
+    }
+    await this.idle(delay);
+  }
+
+  private backoff(attempt: number): number {
+    const exp = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(attempt - 1, 20));
+    return Math.round(exp / 2 + Math.random() * (exp / 2));
+  }
+
+  private async connected(): Promise<Client> {
+    if (this.client) return this.client;
+    const client = new Client({ connectionString: this.options.connectionString, application_name: 'outbox-relay' });
+    client.on('error', (error) => {
+      // Emitted on a dropped idle connection; the next query fails and the loop recovers.
+      this.counters.lastError = errorMessage(error);
+    });
+    client.on('notification', () => this.notify());
+    await client.connect();
+    await client.query('LISTEN outbox');
+    this.client = client;
+    return client;
+  }
+
+  private async tryLead(client: Client): Promise<boolean> {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [this.lockKey]);
+    return rows[0].locked;
+  }
+
+  private async disconnect(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    this.leader = false;
+    // Ending the session releases the advisory lock, so a stand-by can take over.
+    if (client) await client.end().catch(() => undefined);
+  }
+
+  private notify(): void {
+    this.pendingWake = true;
+    this.wake?.();
+  }
+
+  /** Sleeps until a NOTIFY, `stop()` or the timeout, whichever comes first. */
+  private idle(ms: number): Promise<void> {
+    if (this.pendingWake || this.stopping) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wake = null;
+        self.pendingWake = false;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+function toMessage(row: OutboxRow): OutgoingMessage {
+  return { topic: row.topic, key: row.message_key, value: row.payload, headers: row.headers };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
