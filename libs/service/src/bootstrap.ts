@@ -1,0 +1,82 @@
+import { KafkaEventsTransport } from '@lib/messaging';
+import { BadRequestException, ConsoleLogger, INestApplication, LogLevel, Type, ValidationError, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { existsSync } from 'node:fs';
+import { DataSource } from 'typeorm';
+import { CommonEnv } from './config/common-env';
+import { InvalidConfigError, validateEnv } from './config/validate-env';
+import { runMigrationsExclusively } from './database';
+import { ServiceDefinition } from './service-definition';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** Loads `.env` (if present; real environment variables win) and validates it, or exits with one line naming the variable. */
+export function loadEnvOrExit<E extends CommonEnv>(definition: ServiceDefinition<E>): E {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  try {
+    return validateEnv(definition.env, process.env);
+  } catch (error) {
+    if (error instanceof InvalidConfigError) {
+      process.stderr.write(`${definition.app}: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Boots one app of the system as a Nest hybrid application:
+ * validated config → database migrations (one instance at a time) → Kafka
+ * consumer joined → outbox relay → HTTP. SIGTERM/SIGINT close it in the
+ * reverse order: HTTP and relay stop, the consumer finishes its messages in
+ * flight and leaves its group, connections close.
+ */
+export async function bootstrapService<E extends CommonEnv>(
+  rootModule: Type<unknown>,
+  definition: ServiceDefinition<E>,
+  options: { port?: number } = {},
+): Promise<INestApplication> {
+  const env = loadEnvOrExit(definition);
+  const logger = new ConsoleLogger(definition.app, {
+    json: env.LOG_FORMAT === 'json',
+    logLevels: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL as LogLevel) + 1),
+  });
+  const app = await NestFactory.create(rootModule, { logger, abortOnError: false });
+  app.enableShutdownHooks();
+  app.useGlobalPipes(requestValidation());
+
+  const applied = await runMigrationsExclusively(app.get(DataSource));
+  logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
+
+  const transport = app.get(KafkaEventsTransport);
+  app.connectMicroservice({ strategy: transport });
+  await app.startAllMicroservices();
+
+  const port = options.port ?? definition.port(env);
+  await app.listen(port);
+  const url = `http://localhost:${(app.getHttpServer().address() as { port: number }).port}`;
+  logger.log(`${definition.app} is up on ${url} (readiness: ${url}/health/ready)`);
+  return app;
+}
+
+/**
+ * Request bodies and queries are validated against their DTO classes:
+ * unknown fields are rejected (not silently dropped), and the 400 lists every
+ * problem with its path, e.g. `items.0.quantity must not be greater than 1000`.
+ */
+function requestValidation(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    exceptionFactory: (errors) => new BadRequestException({ statusCode: 400, error: 'Bad Request', message: flatten(errors) }),
+  });
+}
+
+function flatten(errors: ValidationError[], prefix = ''): string[] {
+  return errors.flatMap((e) => {
+    const path = prefix ? `${prefix}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((m) => (m.startsWith(e.property) ? `${path}${m.slice(e.property.length)}` : `${path}: ${m}`));
+    return [...own, ...flatten(e.children ?? [], path)];
+  });
+}

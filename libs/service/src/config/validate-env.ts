@@ -1,0 +1,30 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+
+/** Thrown when the environment does not satisfy the app's config class; its message is one line naming the variable. */
+export class InvalidConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+}
+
+/**
+ * Validates `process.env` (or any record) against a class-validator class
+ * whose properties carry the defaults, and returns the typed, converted
+ * config. The first problem found is reported as one line, e.g.
+ * `Invalid configuration: ORDER_PORT must not be greater than 65535 (got "70000")`.
+ */
+export function validateEnv<T extends object>(schema: new () => T, env: Record<string, unknown>): T {
+  const known = new Set(Object.keys(new schema()));
+  const defined = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.has(k) && v !== undefined && v !== '' && v !== 'undefined'));
+  const config = plainToInstance(schema, defined, { enableImplicitConversion: true, exposeDefaultValues: true });
+  const errors = validateSync(config, { skipMissingProperties: false, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    throw new InvalidConfigError(`Invalid configuration: ${describeFirst(errors[0], defined)}`);
+  }
+  return config;
+}
+
+function describeFirst(error: ValidationError, env: Record<string, unknown>): string {
+  const constraint = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
+  const given = env[error.property];
+  return given === undefined ? `${constraint} (not set)` : `${constraint} (got ${JSON.stringify(String(given))})`;
+}

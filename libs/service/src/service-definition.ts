@@ -1,0 +1,33 @@
+import { AppName } from '@lib/events';
+import { CommonEnv } from './config/common-env';
+
+/** What makes one app of the system: its name, config class, database and whether it publishes. */
+export interface ServiceDefinition<E extends CommonEnv = CommonEnv> {
+  app: AppName;
+  env: new () => E;
+  port(env: E): number;
+  databaseUrl(env: E): string;
+  /** TypeORM entities of the app. */
+  entities: Function[];
+  /** The app's own migrations; the outbox and inbox tables are added for every app. */
+  migrations: Function[];
+  /** Runs an outbox relay (apps that publish events). */
+  publishes: boolean;
+}
+
+/** Injection tokens of the service kit. */
+export const SERVICE_DEFINITION = Symbol('SERVICE_DEFINITION');
+export const SERVICE_ENV = Symbol('SERVICE_ENV');
+
+/** The Kafka connection settings of an app, from its validated env. */
+export function kafkaConnection(app: AppName, env: CommonEnv, suffix = '') {
+  return {
+    brokers: env.KAFKA_BROKERS,
+    clientId: `${app}${suffix}`,
+    ssl: env.KAFKA_SSL,
+    sasl:
+      env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME
+        ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD ?? '' }
+        : undefined,
+  };
+}

@@ -1,0 +1,128 @@
+import { DurableProducer, KafkaProbe } from '@lib/kafka';
+import { CreateInbox1732250000001, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
+import { CreateOutbox1732250000000, OutboxRelay, OutboxWriter } from '@lib/outbox';
+import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnModuleDestroy, Optional, Provider } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ConfigModule } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CommonEnv } from './config/common-env';
+import { validateEnv } from './config/validate-env';
+import { HealthController } from './health/health.controller';
+import { kafkaConnection, SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition } from './service-definition';
+
+/**
+ * Starts the outbox relay once the app is up and stops it before the
+ * database connections close, letting the batch in flight finish.
+ */
+@Injectable()
+class OutboxRelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(
+    @Optional() private readonly relay?: OutboxRelay,
+    @Optional() private readonly producer?: DurableProducer,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.relay?.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.relay?.stop();
+    await this.producer?.disconnect();
+  }
+}
+
+@Injectable()
+class KafkaProbeLifecycle implements OnModuleDestroy {
+  constructor(@Inject(KafkaProbe) private readonly probe: KafkaProbe) {}
+  async onModuleDestroy(): Promise<void> {
+    await this.probe.close();
+  }
+}
+
+/**
+ * Everything an app of the system has in common, composed once: validated
+ * config, its own database with migrations, the Kafka consumer transport
+ * (inbox, retries, dead letters), the outbox writer and relay, and health.
+ * An app module imports `ServiceModule.forApp(definition)` and adds its own
+ * domain modules.
+ */
+@Module({})
+export class ServiceModule {
+  static forApp<E extends CommonEnv>(definition: ServiceDefinition<E>): DynamicModule {
+    const env = (): E => validateEnv(definition.env, process.env);
+    const providers: Provider[] = [
+      { provide: SERVICE_DEFINITION, useValue: definition },
+      { provide: SERVICE_ENV, useFactory: env },
+      { provide: KafkaProbe, useFactory: (e: E) => new KafkaProbe(kafkaConnection(definition.app, e, '-health')), inject: [SERVICE_ENV] },
+      KafkaProbeLifecycle,
+      {
+        provide: KafkaEventsTransport,
+        useFactory: (e: E, dataSource: DataSource) =>
+          new KafkaEventsTransport(
+            {
+              app: definition.app,
+              kafka: kafkaConnection(definition.app, e, '-consumer'),
+              partitionsConsumedConcurrently: e.CONSUMER_CONCURRENCY,
+              maxAttempts: e.CONSUMER_MAX_ATTEMPTS,
+              retryBackoffMs: e.CONSUMER_RETRY_BACKOFF_MS,
+              maxRetryBackoffMs: e.CONSUMER_MAX_RETRY_BACKOFF_MS,
+            },
+            dataSource,
+          ),
+        inject: [SERVICE_ENV, DataSource],
+      },
+      OutboxWriter,
+      { provide: APP_FILTER, useClass: TransportAwareExceptionFilter },
+    ];
+    if (definition.publishes) {
+      providers.push(
+        { provide: DurableProducer, useFactory: (e: E) => new DurableProducer(kafkaConnection(definition.app, e, '-outbox')), inject: [SERVICE_ENV] },
+        {
+          provide: OutboxRelay,
+          useFactory: (e: E, producer: DurableProducer) =>
+            new OutboxRelay({
+              connectionString: definition.databaseUrl(e),
+              publisher: producer,
+              batchSize: e.OUTBOX_BATCH_SIZE,
+              pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
+              maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+              logger: new Logger('OutboxRelay'),
+            }),
+          inject: [SERVICE_ENV, DurableProducer],
+        },
+      );
+    }
+    providers.push(OutboxRelayLifecycle);
+
+    return {
+      module: ServiceModule,
+      global: true,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, cache: false, validate: (raw) => validateEnv(definition.env, raw) }),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => {
+            const e = env();
+            return {
+              type: 'postgres' as const,
+              url: definition.databaseUrl(e),
+              entities: definition.entities,
+              migrations: [CreateOutbox1732250000000, CreateInbox1732250000001, ...definition.migrations],
+              synchronize: false,
+              migrationsRun: false,
+              // Fail fast when the database is down, so handlers see an infrastructure error and wait.
+              extra: { connectionTimeoutMillis: 5000, max: 10 },
+              retryAttempts: 10,
+              retryDelay: 1000,
+            };
+          },
+        }),
+        TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }),
+      ],
+      controllers: [HealthController],
+      providers,
+      exports: [SERVICE_ENV, SERVICE_DEFINITION, KafkaEventsTransport, OutboxWriter, KafkaProbe, ...(definition.publishes ? [OutboxRelay] : [])],
+    };
+  }
+}
