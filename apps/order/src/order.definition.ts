@@ -1,0 +1,14 @@
+import { ServiceDefinition } from '@lib/service';
+import { OrderEnv } from './config/order.env';
+import { CreateOrders1732250000100 } from './migrations/1732250000100-create-orders';
+import { OrderRecord } from './orders/infrastructure/order.record';
+
+export const orderService: ServiceDefinition<OrderEnv> = {
+  app: 'order',
+  env: OrderEnv,
+  port: (env) => env.ORDER_PORT,
+  databaseUrl: (env) => env.ORDER_DATABASE_URL,
+  entities: [OrderRecord],
+  migrations: [CreateOrders1732250000100],
+  publishes: true,
+};

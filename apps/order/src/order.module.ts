@@ -1,0 +1,14 @@
+import { ServiceModule } from '@lib/service';
+import { Module } from '@nestjs/common';
+import { orderService } from './order.definition';
+import { PlaceOrderHandler } from './orders/application/place-order/place-order.handler';
+import { SettleOrderHandler } from './orders/application/settle-order/settle-order.handler';
+import { OrdersController } from './orders/api/http/orders.controller';
+import { PaymentEventsConsumer } from './orders/api/messaging/payment-events.consumer';
+
+@Module({
+  imports: [ServiceModule.forApp(orderService)],
+  controllers: [OrdersController, PaymentEventsConsumer],
+  providers: [PlaceOrderHandler, SettleOrderHandler],
+})
+export class OrderModule {}

@@ -1,0 +1,72 @@
+import { Body, ConflictException, Controller, Get, Headers, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { IdempotencyConflictError } from '../../domain/order';
+import { PlaceOrderHandler } from '../../application/place-order/place-order.handler';
+import { OrderRecord } from '../../infrastructure/order.record';
+import { ListOrdersQuery } from './list-orders.query';
+import { PlaceOrderRequest } from './place-order.request';
+
+const CORRELATION_ID = /^[\w.:-]{1,128}$/;
+
+@Controller('orders')
+export class OrdersController {
+  constructor(
+    private readonly placeOrder: PlaceOrderHandler,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /** Creates an order (201), or returns the one an earlier request with the same Idempotency-Key created (200). */
+  @Post()
+  @HttpCode(201)
+  async create(
+    @Body() body: PlaceOrderRequest,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Headers('x-correlation-id') correlationHeader: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const correlationId = correlationHeader && CORRELATION_ID.test(correlationHeader) ? correlationHeader : randomUUID();
+    res.setHeader('X-Correlation-Id', correlationId);
+    try {
+      const { order, created } = await this.placeOrder.execute({ ...body, correlationId, idempotencyKey: idempotencyKey || undefined });
+      if (!created) res.status(200);
+      return toResponse(order);
+    } catch (error) {
+      if (error instanceof IdempotencyConflictError) throw new ConflictException(error.message);
+      throw error;
+    }
+  }
+
+  @Get(':id')
+  async get(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string) {
+    const order = await this.dataSource.getRepository(OrderRecord).findOneBy({ id });
+    if (!order) throw new NotFoundException(`order ${id} not found`);
+    return toResponse(order);
+  }
+
+  @Get()
+  async list(@Query() query: ListOrdersQuery) {
+    const orders = await this.dataSource.getRepository(OrderRecord).find({
+      where: { ...(query.customerId && { customerId: query.customerId }), ...(query.status && { status: query.status }) },
+      order: { createdAt: 'DESC' },
+      take: query.limit,
+    });
+    return { items: orders.map(toResponse), limit: query.limit };
+  }
+}
+
+function toResponse(order: OrderRecord) {
+  return {
+    id: order.id,
+    status: order.status,
+    customerId: order.customerId,
+    items: order.items,
+    totalAmount: order.totalAmount,
+    currency: order.currency,
+    ...(order.statusReason ? { reason: order.statusReason } : {}),
+    correlationId: order.correlationId,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
+}

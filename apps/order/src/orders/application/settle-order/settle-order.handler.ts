@@ -1,0 +1,47 @@
+import { createEvent, EventTypes } from '@lib/events';
+import { OutboxWriter } from '@lib/outbox';
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { canSettle, OrderNotFoundError, OrderStatus } from '../../domain/order';
+import { OrderRecord } from '../../infrastructure/order.record';
+
+export type PaymentOutcome =
+  | { kind: 'completed'; orderId: string; paymentId: string }
+  | { kind: 'failed'; orderId: string; paymentId: string; reason: string };
+
+/**
+ * Settles a `PENDING` order from its payment outcome: `CONFIRMED` +
+ * `order.confirmed`, or `CANCELLED` + `order.cancelled`, in the caller's
+ * transaction (the consumer's, which also holds the inbox row). An order
+ * already settled stays as it is: status never moves back.
+ */
+@Injectable()
+export class SettleOrderHandler {
+  private readonly log = new Logger(SettleOrderHandler.name);
+
+  constructor(private readonly outbox: OutboxWriter) {}
+
+  async execute(tx: EntityManager, outcome: PaymentOutcome, cause: { correlationId: string; causationId: string }): Promise<void> {
+    const order = await tx.findOne(OrderRecord, { where: { id: outcome.orderId }, lock: { mode: 'pessimistic_write' } });
+    if (!order) throw new OrderNotFoundError(outcome.orderId);
+    if (!canSettle(order.status)) {
+      this.log.warn(`order ${order.id} is already ${order.status}; payment ${outcome.kind} ignored (correlationId ${cause.correlationId})`);
+      return;
+    }
+    const confirmed = outcome.kind === 'completed';
+    order.status = confirmed ? OrderStatus.Confirmed : OrderStatus.Cancelled;
+    order.statusReason = outcome.kind === 'failed' ? outcome.reason : null;
+    await tx.save(order);
+
+    const meta = { source: 'order' as const, ...cause };
+    const event = confirmed
+      ? createEvent(EventTypes.OrderConfirmed, { orderId: order.id, paymentId: outcome.paymentId, totalAmount: order.totalAmount, currency: order.currency }, meta)
+      : createEvent(
+          EventTypes.OrderCancelled,
+          { orderId: order.id, reason: order.statusReason ?? 'payment_failed', totalAmount: order.totalAmount, currency: order.currency },
+          meta,
+        );
+    await this.outbox.write(tx, event);
+    this.log.log(`order ${order.id} ${order.status} (correlationId ${cause.correlationId})`);
+  }
+}
