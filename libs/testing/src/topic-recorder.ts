@@ -1,0 +1,49 @@
+import { ConsumedMessage, ConsumerRunner } from '@lib/kafka';
+import { eventually, uniqueName } from './eventually';
+
+/**
+ * Records every message of some topics from the beginning, with a consumer
+ * group of its own, so a test can wait for what was published.
+ */
+export class TopicRecorder {
+  readonly messages: ConsumedMessage[] = [];
+  private readonly runner: ConsumerRunner;
+
+  private constructor(topics: string[], brokers: string[]) {
+    this.runner = new ConsumerRunner(
+      { brokers, clientId: uniqueName('recorder') },
+      { groupId: uniqueName('recorder'), topics, partitionsConsumedConcurrently: 6, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, fromBeginning: true },
+    );
+  }
+
+  /** Starts recording and resolves once the group has joined, so nothing published afterwards is missed. */
+  static async start(topics: string[], brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',')): Promise<TopicRecorder> {
+    const recorder = new TopicRecorder(topics, brokers);
+    await recorder.runner.start(async (message) => {
+      recorder.messages.push(message);
+      return 'done';
+    });
+    await eventually(() => recorder.runner.status().state === 'joined', { timeoutMs: 30_000, what: 'recorder joined its group' });
+    return recorder;
+  }
+
+  /** Messages whose parsed JSON value satisfies `match`. */
+  values<T = Record<string, unknown>>(match: (value: T, message: ConsumedMessage) => boolean = () => true): T[] {
+    return this.messages.flatMap((m) => {
+      try {
+        const value = JSON.parse(m.value?.toString('utf8') ?? 'null') as T;
+        return match(value, m) ? [value] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async waitFor(count: number, match: (m: ConsumedMessage) => boolean = () => true, timeoutMs = 30_000): Promise<ConsumedMessage[]> {
+    return eventually(() => this.messages.filter(match), { timeoutMs, accept: (found) => found.length >= count, what: `${count} recorded messages` });
+  }
+
+  async stop(): Promise<void> {
+    await this.runner.stop();
+  }
+}
