@@ -1,5 +1,6 @@
+import { IsCurrencyCode } from '@lib/events';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 
 export class OrderItemRequest {
   @IsString() @Length(1, 64) sku: string;
@@ -11,7 +12,8 @@ export class OrderItemRequest {
 export class PlaceOrderRequest {
   @IsString() @Length(1, 64) customerId: string;
 
-  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code such as EUR' })
+  /** The same rule as the `order.created` event, so an accepted request always makes a valid event. */
+  @IsCurrencyCode()
   currency: string;
 
   @IsArray()
