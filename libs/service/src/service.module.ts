@@ -108,7 +108,7 @@ export class ServiceModule {
               type: 'postgres' as const,
               url: definition.databaseUrl(e),
               entities: definition.entities,
-              migrations: [CreateOutbox1732250000000, CreateInbox1732250000001, ...definition.migrations],
+              migrations: [...(definition.publishes ? [CreateOutbox1732250000000] : []), CreateInbox1732250000001, ...definition.migrations],
               synchronize: false,
               migrationsRun: false,
               // Fail fast when the database is down, so handlers see an infrastructure error and wait.

@@ -1,0 +1,14 @@
+import { ServiceDefinition } from '@lib/service';
+import { NotificationEnv } from './config/notification.env';
+import { CreateNotifications1732250000300 } from './migrations/1732250000300-create-notifications';
+import { NotificationRecord } from './notifications/infrastructure/notification.record';
+
+export const notificationService: ServiceDefinition<NotificationEnv> = {
+  app: 'notification',
+  env: NotificationEnv,
+  port: (env) => env.NOTIFICATION_PORT,
+  databaseUrl: (env) => env.NOTIFICATION_DATABASE_URL,
+  entities: [NotificationRecord],
+  migrations: [CreateNotifications1732250000300],
+  publishes: false,
+};

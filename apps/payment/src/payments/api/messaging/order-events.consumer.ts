@@ -1,0 +1,16 @@
+import { EventEnvelope, Topics } from '@lib/events';
+import { KafkaEventContext } from '@lib/messaging';
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { AuthorizePaymentHandler } from '../../application/authorize-payment/authorize-payment.handler';
+
+/** New orders get their payment decided. Thin: translate the event, call the use case. */
+@Controller()
+export class OrderEventsConsumer {
+  constructor(private readonly authorizePayment: AuthorizePaymentHandler) {}
+
+  @EventPattern(Topics.OrderCreated)
+  async onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext) {
+    await this.authorizePayment.execute(ctx.transaction, event.data, ctx.causedBy());
+  }
+}

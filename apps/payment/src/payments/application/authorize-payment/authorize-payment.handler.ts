@@ -1,0 +1,54 @@
+import { createEvent, EventTypes, OrderCreatedV1 } from '@lib/events';
+import { OutboxWriter } from '@lib/outbox';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { PAYMENT_GATEWAY, PaymentGateway, PaymentStatus } from '../../domain/payment';
+import { PaymentRecord } from '../../infrastructure/payment.record';
+
+/**
+ * Decides the payment of a new order through the gateway, then records the
+ * payment and its `payment.completed` / `payment.failed` event in the
+ * caller's transaction. One payment per order: the inbox stops a redelivered
+ * event, and the unique `order_id` stops a second `order.created` for the
+ * same order (a different event id) — that one is acknowledged without effect.
+ */
+@Injectable()
+export class AuthorizePaymentHandler {
+  private readonly log = new Logger(AuthorizePaymentHandler.name);
+
+  constructor(
+    @Inject(PAYMENT_GATEWAY) private readonly gateway: PaymentGateway,
+    private readonly outbox: OutboxWriter,
+  ) {}
+
+  async execute(tx: EntityManager, order: OrderCreatedV1, cause: { correlationId: string; causationId: string }): Promise<void> {
+    if (await tx.existsBy(PaymentRecord, { orderId: order.orderId })) {
+      this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`);
+      return;
+    }
+    const paymentId = randomUUID();
+    const decision = await this.gateway.authorize({ paymentId, orderId: order.orderId, amount: order.totalAmount, currency: order.currency });
+
+    const payment = tx.create(PaymentRecord, {
+      id: paymentId,
+      orderId: order.orderId,
+      status: decision.approved ? PaymentStatus.Authorized : PaymentStatus.Declined,
+      reason: decision.approved ? null : decision.reason,
+      amount: order.totalAmount,
+      currency: order.currency,
+      correlationId: cause.correlationId,
+    });
+    await tx.insert(PaymentRecord, payment);
+
+    const meta = { source: 'payment' as const, ...cause };
+    const base = { orderId: order.orderId, paymentId, amount: order.totalAmount, currency: order.currency };
+    await this.outbox.write(
+      tx,
+      decision.approved
+        ? createEvent(EventTypes.PaymentCompleted, base, meta)
+        : createEvent(EventTypes.PaymentFailed, { ...base, reason: decision.reason }, meta),
+    );
+    this.log.log(`payment ${paymentId} for order ${order.orderId} ${payment.status}${payment.reason ? ` (${payment.reason})` : ''} (correlationId ${cause.correlationId})`);
+  }
+}
