@@ -49,7 +49,9 @@ export async function bootstrapService<E extends CommonEnv>(
   logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
   const transport = app.get(KafkaEventsTransport);
-  app.connectMicroservice({ strategy: transport });
+  // inheritAppConfig: the global filter (APP_FILTER) must reach the Kafka
+  // handlers too, or Nest would replace their errors with a generic one.
+  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
   await app.startAllMicroservices();
 
   const port = options.port ?? definition.port(env);
