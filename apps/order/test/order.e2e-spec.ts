@@ -1,0 +1,176 @@
+import { createEvent, deadLetterTopic, EventHeaders, EventTypes, Topics } from '@lib/events';
+import { DurableProducer } from '@lib/kafka';
+import { bootstrapService } from '@lib/service';
+import { createTestDatabase, eventually, startPrivateKafka, TopicRecorder } from '@lib/testing';
+import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import request from 'supertest';
+import { orderService } from '../src/order.definition';
+import { OrderModule } from '../src/order.module';
+
+/**
+ * The order app booted for real (the same bootstrap as `nest start order`)
+ * against a Kafka broker of its own and a throw-away database.
+ */
+describe('order app', () => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  let kafka: { brokers: string[]; stop: () => Promise<void> };
+  let db: { url: string; drop: () => Promise<void> };
+  let recorder: TopicRecorder;
+  let producer: DurableProducer;
+  let sql: Client;
+  const savedEnv = { ...process.env };
+
+  beforeAll(async () => {
+    [kafka, db] = await Promise.all([startPrivateKafka('e2e-order', 29092), createTestDatabase('order_e2e')]);
+    Object.assign(process.env, {
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      ORDER_DATABASE_URL: db.url,
+      ORDER_PORT: '0',
+      CONSUMER_MAX_ATTEMPTS: '3',
+      CONSUMER_RETRY_BACKOFF_MS: '50',
+      LOG_LEVEL: 'warn',
+    });
+    recorder = await TopicRecorder.start([Topics.OrderCreated, Topics.OrderConfirmed, Topics.OrderCancelled, deadLetterTopic('order')], kafka.brokers);
+    producer = new DurableProducer({ brokers: kafka.brokers, clientId: 'order-e2e' });
+    app = await bootstrapService(OrderModule, orderService, { port: 0 });
+    http = request(app.getHttpServer());
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await Promise.all([recorder?.stop(), producer?.disconnect(), sql?.end()]);
+    await Promise.all([kafka?.stop(), db?.drop()]);
+    process.env = savedEnv;
+  }, 60_000);
+
+  const validOrder = () => ({ customerId: `c-${randomUUID()}`, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] });
+  const orderCount = async () => Number((await sql.query('SELECT count(*) FROM orders')).rows[0].count);
+  const placeOrder = async (body = validOrder(), headers: Record<string, string> = {}) => {
+    const response = await http.post('/orders').set(headers).send(body).expect(201);
+    return response.body as { id: string; correlationId: string; totalAmount: number };
+  };
+  const publish = (event: ReturnType<typeof createEvent>) =>
+    producer.send([{ topic: event.type, key: (event.data as { orderId: string }).orderId, value: JSON.stringify(event) }]);
+
+  it('is ready once database, Kafka, consumer group and outbox are up', async () => {
+    const response = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'order ready' });
+    expect(response.body.info).toMatchObject({
+      database: { status: 'up' },
+      kafka: { status: 'up' },
+      consumer: { status: 'up', state: 'joined' },
+      outbox: { status: 'up' },
+    });
+    await http.get('/health/live').expect(200);
+  });
+
+  it('creates a PENDING order and publishes order.created keyed by the order id, with the correlation id given', async () => {
+    const response = await http.post('/orders').set('X-Correlation-Id', 'corr-e2e-1').send(validOrder()).expect(201);
+    expect(response.headers['x-correlation-id']).toBe('corr-e2e-1');
+    expect(response.body).toMatchObject({ status: 'PENDING', totalAmount: 2500, currency: 'EUR' });
+
+    const [message] = await recorder.waitFor(1, (m) => m.key?.toString() === response.body.id);
+    const event = JSON.parse(message.value!.toString());
+    expect(message.topic).toBe(Topics.OrderCreated);
+    expect(event).toMatchObject({ type: 'order.created', version: 1, source: 'order', correlationId: 'corr-e2e-1', causationId: null });
+    expect(event.data).toMatchObject({ orderId: response.body.id, totalAmount: 2500, items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] });
+    expect(message.headers).toMatchObject({ [EventHeaders.EventId]: event.id, [EventHeaders.EventType]: 'order.created', [EventHeaders.CorrelationId]: 'corr-e2e-1' });
+  });
+
+  it('returns the same order for a repeated Idempotency-Key and 409 for the same key with another body', async () => {
+    const key = randomUUID();
+    const body = validOrder();
+    const first = await http.post('/orders').set('Idempotency-Key', key).send(body).expect(201);
+    const again = await http.post('/orders').set('Idempotency-Key', key).send(body).expect(200);
+    expect(again.body.id).toBe(first.body.id);
+    const conflict = await http.post('/orders').set('Idempotency-Key', key).send({ ...body, currency: 'USD' }).expect(409);
+    expect(conflict.body.message).toContain(key);
+    expect(Number((await sql.query('SELECT count(*) FROM orders WHERE idempotency_key = $1', [key])).rows[0].count)).toBe(1);
+  });
+
+  it.each([
+    ['an unknown field', { ...validOrder(), discount: 10 }, 'discount'],
+    ['a negative quantity', { ...validOrder(), items: [{ sku: 'A', quantity: -1, unitPrice: 1 }] }, 'items.0.quantity'],
+    ['no items', { ...validOrder(), items: [] }, 'items'],
+    ['a currency that is not ISO 4217', { ...validOrder(), currency: 'EURO' }, 'currency'],
+    ['a string amount', { ...validOrder(), items: [{ sku: 'A', quantity: 1, unitPrice: '5' }] }, 'items.0.unitPrice'],
+  ])('answers 400 naming the problem for %s, and writes nothing', async (_what, body, field) => {
+    const before = await orderCount();
+    const response = await http.post('/orders').send(body).expect(400);
+    expect(response.body.message.join(' ')).toContain(field);
+    expect(JSON.stringify(response.body)).not.toMatch(/at \w+ \(|\.ts:\d+/);
+    expect(await orderCount()).toBe(before);
+  });
+
+  it('answers 400 to malformed JSON and 413 to a 2 MB body, without a stack trace', async () => {
+    const malformed = await http.post('/orders').set('content-type', 'application/json').send('{"customerId": ').expect(400);
+    expect(JSON.stringify(malformed.body)).not.toMatch(/at \w+ \(|node_modules/);
+    const huge = { ...validOrder(), customerId: 'x'.repeat(2 * 1024 * 1024) };
+    const tooLarge = await http.post('/orders').send(huge).expect(413);
+    expect(JSON.stringify(tooLarge.body)).not.toMatch(/at \w+ \(|node_modules/);
+  });
+
+  it('answers 404 for an unknown order and 400 for a malformed id', async () => {
+    await http.get(`/orders/${randomUUID()}`).expect(404);
+    await http.get('/orders/not-a-uuid').expect(400);
+  });
+
+  it('lists orders by customer and status with a page limit', async () => {
+    const body = validOrder();
+    await placeOrder(body);
+    await placeOrder(body);
+    const response = await http.get('/orders').query({ customerId: body.customerId, status: 'PENDING', limit: 1 }).expect(200);
+    expect(response.body.items).toHaveLength(1);
+    expect(response.body.items[0].customerId).toBe(body.customerId);
+    await http.get('/orders').query({ limit: 5000 }).expect(400);
+  });
+
+  it('confirms an order on payment.completed and cancels one on payment.failed, publishing the outcome with causality', async () => {
+    const paid = await placeOrder();
+    const declined = await placeOrder();
+    const cause = { source: 'payment' as const, correlationId: paid.correlationId };
+    const completed = createEvent(EventTypes.PaymentCompleted, { orderId: paid.id, paymentId: randomUUID(), amount: paid.totalAmount, currency: 'EUR' }, cause);
+    const failed = createEvent(
+      EventTypes.PaymentFailed,
+      { orderId: declined.id, paymentId: randomUUID(), amount: declined.totalAmount, currency: 'EUR', reason: 'limit_exceeded' },
+      { ...cause, correlationId: declined.correlationId },
+    );
+    await publish(completed);
+    await publish(failed);
+
+    await eventually(async () => (await http.get(`/orders/${paid.id}`)).body.status, { accept: (s) => s === 'CONFIRMED', what: 'order confirmed' });
+    await eventually(async () => (await http.get(`/orders/${declined.id}`)).body.status, { accept: (s) => s === 'CANCELLED', what: 'order cancelled' });
+
+    const [confirmed] = await recorder.waitFor(1, (m) => m.topic === Topics.OrderConfirmed && m.key?.toString() === paid.id);
+    expect(JSON.parse(confirmed.value!.toString())).toMatchObject({ causationId: completed.id, correlationId: paid.correlationId });
+    const [cancelled] = await recorder.waitFor(1, (m) => m.topic === Topics.OrderCancelled && m.key?.toString() === declined.id);
+    expect(JSON.parse(cancelled.value!.toString()).data).toMatchObject({ reason: 'limit_exceeded' });
+  });
+
+  it('never moves a settled order back: a later payment.failed leaves a CONFIRMED order as it is', async () => {
+    const order = await placeOrder();
+    const meta = { source: 'payment' as const, correlationId: order.correlationId };
+    await publish(createEvent(EventTypes.PaymentCompleted, { orderId: order.id, paymentId: randomUUID(), amount: order.totalAmount, currency: 'EUR' }, meta));
+    const late = createEvent(EventTypes.PaymentFailed, { orderId: order.id, paymentId: randomUUID(), amount: order.totalAmount, currency: 'EUR', reason: 'late' }, meta);
+    await publish(late);
+    await eventually(async () => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [late.id])).rowCount, { what: 'late event handled' });
+    expect((await http.get(`/orders/${order.id}`)).body.status).toBe('CONFIRMED');
+  });
+
+  it('dead-letters a payment event for an unknown order after its retries, and keeps consuming', async () => {
+    const ghost = randomUUID();
+    const event = createEvent(EventTypes.PaymentCompleted, { orderId: ghost, paymentId: randomUUID(), amount: 1, currency: 'EUR' }, { source: 'payment', correlationId: 'ghost' });
+    await publish(event);
+    const [letter] = await recorder.waitFor(1, (m) => m.topic === 'order.dlq' && m.key?.toString() === ghost);
+    expect(letter.headers).toMatchObject({ 'dlq-error-kind': 'handler_error', 'dlq-attempts': '3', 'dlq-original-topic': Topics.PaymentCompleted });
+    expect(letter.headers['dlq-error-message']).toContain(ghost);
+
+    const after = await placeOrder();
+    await publish(createEvent(EventTypes.PaymentCompleted, { orderId: after.id, paymentId: randomUUID(), amount: after.totalAmount, currency: 'EUR' }, { source: 'payment', correlationId: after.correlationId }));
+    await eventually(async () => (await http.get(`/orders/${after.id}`)).body.status, { accept: (s) => s === 'CONFIRMED', what: 'next order confirmed' });
+  });
+});
