@@ -2,11 +2,12 @@
  * npm run infra:up | infra:down | infra:status | infra:fetch
  * (ts-node scripts/infra.ts <command>). Exits non-zero with one clear line on failure.
  */
-import { fetchKafka, infraDown, infraStatus, infraUp, KAFKA_VERSION } from '@infra/index';
+import { fetchKafka, infraDown, infraStatus, infraUp, KAFKA_VERSION, loadDotEnv } from '@infra/index';
 
 const USAGE = 'usage: ts-node scripts/infra.ts up | down | status | fetch';
 
 async function main(cmd: string | undefined): Promise<number> {
+  loadDotEnv();
   switch (cmd) {
     case 'up': {
       const started = Date.now();

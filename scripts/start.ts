@@ -6,7 +6,7 @@
  * them cleanly on Ctrl-C. The broker keeps running (`npm run infra:down`).
  */
 import { Apps, AppName } from '@lib/events';
-import { infraUp } from '@infra';
+import { infraUp, loadDotEnv } from '@infra';
 import { buildApp, RunningApp, startApp, stopApp, waitUntilReady } from './run/app-process';
 
 const COLORS: Record<AppName, string> = { order: '\x1b[36m', payment: '\x1b[35m', notification: '\x1b[33m' };
@@ -15,6 +15,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const started = Date.now();
+  loadDotEnv();
   await infraUp({ log: (line: string) => say(`[infra] ${line}`) });
 
   say('[build] nest build order, payment, notification …');

@@ -51,3 +51,9 @@ const LOCAL_MAIN_BROKERS = new Set(['localhost:9092', '127.0.0.1:9092']);
 export function isLocalMainBroker(brokers: string[]): boolean {
   return brokers.length > 0 && brokers.every((b) => LOCAL_MAIN_BROKERS.has(b));
 }
+
+/** Loads `.env` from the current directory when there is one; variables already set win. */
+export function loadDotEnv(file = '.env'): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (require('node:fs').existsSync(file)) process.loadEnvFile(file);
+}

@@ -21,7 +21,7 @@ export { startBroker, stopBroker, isBrokerRunning, brokerPid, MAIN_BROKER } from
 export type { StartBrokerOptions, BrokerInfo } from './broker';
 export { waitForKafka, ensureTopics } from '@lib/kafka/admin';
 export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePostgresRunning } from './postgres';
-export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection } from './config';
+export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv } from './config';
 export { InfraError } from './util';
 export type { Logger } from './util';
 

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NotificationEnv } from '../apps/notification/src/config/notification.env';
+import { OrderEnv } from '../apps/order/src/config/order.env';
+import { PaymentEnv } from '../apps/payment/src/config/payment.env';
+import { DEFAULT_TOPIC_PARTITIONS } from './infra/config';
+
+/** Variables only the infrastructure scripts read, with their defaults. */
+const INFRA_DEFAULTS: Record<string, string> = { KAFKA_TOPIC_PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS), INFRA_MODE: 'jar' };
+
+function parseEnvFile(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+}
+
+function asEnvText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+describe('.env.example', () => {
+  const documented = parseEnvFile(readFileSync(join(__dirname, '..', '.env.example'), 'utf8'));
+  const appDefaults = Object.assign({}, ...[new OrderEnv(), new PaymentEnv(), new NotificationEnv()].map((env) => ({ ...env }))) as Record<string, unknown>;
+
+  it('lists every variable the apps read, with the default the code uses', () => {
+    for (const [name, value] of Object.entries(appDefaults)) {
+      expect({ name, value: documented[name] }).toEqual({ name, value: asEnvText(value) });
+    }
+  });
+
+  it('lists nothing that no code reads', () => {
+    const known = new Set([...Object.keys(appDefaults), ...Object.keys(INFRA_DEFAULTS)]);
+    expect(Object.keys(documented).filter((name) => !known.has(name))).toEqual([]);
+    for (const [name, value] of Object.entries(INFRA_DEFAULTS)) expect(documented[name]).toBe(value);
+  });
+});
