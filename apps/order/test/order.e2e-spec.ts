@@ -161,6 +161,13 @@ describe('order app', () => {
     expect((await http.get(`/orders/${order.id}`)).body.status).toBe('CONFIRMED');
   });
 
+  it('serves its OpenAPI document at /docs, describing POST /orders', async () => {
+    await http.get('/docs').expect(200);
+    const { body } = await http.get('/docs/openapi.json').expect(200);
+    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/orders', '/orders/{id}', '/health/ready']));
+    expect(body.components.schemas.PlaceOrderRequest.required).toEqual(expect.arrayContaining(['customerId', 'currency', 'items']));
+  });
+
   it('dead-letters a payment event for an unknown order after its retries, and keeps consuming', async () => {
     const ghost = randomUUID();
     const event = createEvent(EventTypes.PaymentCompleted, { orderId: ghost, paymentId: randomUUID(), amount: 1, currency: 'EUR' }, { source: 'payment', correlationId: 'ghost' });

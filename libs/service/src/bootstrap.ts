@@ -1,6 +1,7 @@
 import { KafkaEventsTransport } from '@lib/messaging';
 import { BadRequestException, ConsoleLogger, INestApplication, LogLevel, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { CommonEnv } from './config/common-env';
@@ -54,11 +55,23 @@ export async function bootstrapService<E extends CommonEnv>(
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
   await app.startAllMicroservices();
 
+  serveOpenApi(app, definition.app);
+
   const port = options.port ?? definition.port(env);
   await app.listen(port);
   const url = `http://localhost:${(app.getHttpServer().address() as { port: number }).port}`;
   logger.log(`${definition.app} is up on ${url} (readiness: ${url}/health/ready)`);
   return app;
+}
+
+/** OpenAPI of the app's HTTP API: the page at `/docs`, the document at `/docs/openapi.json`. */
+function serveOpenApi(app: INestApplication, name: string): void {
+  const config = new DocumentBuilder()
+    .setTitle(`${name} service`)
+    .setDescription(`HTTP API of the ${name} app. Events it publishes and consumes: docs/asyncapi.yaml and docs/services/${name}.md.`)
+    .setVersion('1')
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'docs/openapi.json' });
 }
 
 /**
