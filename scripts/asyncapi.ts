@@ -1,0 +1,18 @@
+/**
+ * `npm run docs:asyncapi`: regenerates docs/asyncapi.yaml from the code
+ * (`--check`: exits 1 if the committed file is stale).
+ */
+import 'reflect-metadata';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderAsyncApiYaml } from './asyncapi/render';
+
+const file = join(__dirname, '..', 'docs', 'asyncapi.yaml');
+const fresh = renderAsyncApiYaml();
+if (process.argv.includes('--check')) {
+  const same = readFileSync(file, 'utf8') === fresh;
+  console.log(same ? 'docs/asyncapi.yaml is up to date' : 'docs/asyncapi.yaml is stale: run npm run docs:asyncapi');
+  process.exit(same ? 0 : 1);
+}
+writeFileSync(file, fresh);
+console.log(`wrote ${file}`);

@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { Parser } from '@asyncapi/parser';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { consumedTopics } from './asyncapi-document';
+import { renderAsyncApiYaml } from './render';
+
+describe('docs/asyncapi.yaml', () => {
+  const committed = readFileSync(join(__dirname, '..', '..', 'docs', 'asyncapi.yaml'), 'utf8');
+
+  it('is exactly what the code generates (run npm run docs:asyncapi after a contract change)', () => {
+    expect(committed).toBe(renderAsyncApiYaml());
+  });
+
+  it('is a valid AsyncAPI document for the AsyncAPI parser', async () => {
+    const { document, diagnostics } = await new Parser().parse(committed);
+    const errors = diagnostics.filter((d) => d.severity === 0);
+    expect(errors.map((e) => `${e.path.join('.')}: ${e.message}`)).toEqual([]);
+    expect(document?.channels().all().map((c) => c.address()).sort()).toEqual(
+      ['notification.dlq', 'order.cancelled', 'order.confirmed', 'order.created', 'order.dlq', 'payment.completed', 'payment.dlq', 'payment.failed'],
+    );
+  }, 30_000);
+
+  it('takes the consumers from the apps\' @EventPattern handlers, as the architecture says', () => {
+    expect(consumedTopics()).toEqual({
+      order: ['payment.completed', 'payment.failed'],
+      payment: ['order.created'],
+      notification: ['order.cancelled', 'order.confirmed', 'order.created', 'payment.failed'],
+    });
+  });
+});
