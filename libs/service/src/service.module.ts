@@ -1,7 +1,19 @@
 import { DurableProducer, KafkaProbe } from '@lib/kafka';
 import { CreateInbox1732250000001, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
 import { CreateOutbox1732250000000, OutboxRelay, OutboxWriter } from '@lib/outbox';
-import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnModuleDestroy, Optional, Provider } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  DynamicModule,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleDestroy,
+  Optional,
+  Provider,
+} from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
@@ -30,6 +42,22 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.relay?.stop();
     await this.producer?.disconnect();
+  }
+}
+
+/** Says when a shutdown starts and when it is done, so operators can tell a clean stop from a crash. */
+@Injectable()
+class ShutdownAnnouncer implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly log = new Logger('Shutdown');
+  private started = 0;
+
+  beforeApplicationShutdown(signal?: string): void {
+    this.started = Date.now();
+    this.log.log(`${signal ?? 'close'} received: shutting down (the consumer finishes its messages in flight and leaves its group)`);
+  }
+
+  onApplicationShutdown(): void {
+    this.log.log(`stopped cleanly in ${Date.now() - this.started} ms`);
   }
 }
 
@@ -94,7 +122,7 @@ export class ServiceModule {
         },
       );
     }
-    providers.push(OutboxRelayLifecycle);
+    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer);
 
     return {
       module: ServiceModule,
