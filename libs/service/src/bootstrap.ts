@@ -1,15 +1,15 @@
 import { KafkaEventsTransport } from '@lib/messaging';
-import { BadRequestException, ConsoleLogger, INestApplication, LogLevel, Type, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ContextLogger } from '@lib/logging';
+import { BadRequestException, INestApplication, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { CommonEnv } from './config/common-env';
 import { InvalidConfigError, validateEnv } from './config/validate-env';
+import { correlationMiddleware } from './http/correlation';
 import { runMigrationsExclusively } from './database';
 import { ServiceDefinition } from './service-definition';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /** Loads `.env` (if present; real environment variables win) and validates it, or exits with one line naming the variable. */
 export function loadEnvOrExit<E extends CommonEnv>(definition: ServiceDefinition<E>): E {
@@ -38,12 +38,10 @@ export async function bootstrapService<E extends CommonEnv>(
   options: { port?: number } = {},
 ): Promise<INestApplication> {
   const env = loadEnvOrExit(definition);
-  const logger = new ConsoleLogger(definition.app, {
-    json: env.LOG_FORMAT === 'json',
-    logLevels: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL as LogLevel) + 1),
-  });
+  const logger = new ContextLogger(definition.app, env.LOG_FORMAT, env.LOG_LEVEL);
   const app = await NestFactory.create(rootModule, { logger, abortOnError: false });
   app.enableShutdownHooks();
+  app.use(correlationMiddleware);
   app.useGlobalPipes(requestValidation());
 
   const applied = await runMigrationsExclusively(app.get(DataSource));

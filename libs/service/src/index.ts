@@ -5,3 +5,4 @@ export * from './service-definition';
 export * from './service.module';
 export * from './bootstrap';
 export * from './health/health.controller';
+export * from './http/correlation';

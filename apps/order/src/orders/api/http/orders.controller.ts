@@ -1,14 +1,12 @@
+import { CorrelationId } from '@lib/service';
 import { Body, ConflictException, Controller, Get, Headers, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { IdempotencyConflictError } from '../../domain/order';
 import { PlaceOrderHandler } from '../../application/place-order/place-order.handler';
 import { OrderRecord } from '../../infrastructure/order.record';
 import { ListOrdersQuery } from './list-orders.query';
 import { PlaceOrderRequest } from './place-order.request';
-
-const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 
 @Controller('orders')
 export class OrdersController {
@@ -23,11 +21,9 @@ export class OrdersController {
   async create(
     @Body() body: PlaceOrderRequest,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
-    @Headers('x-correlation-id') correlationHeader: string | undefined,
+    @CorrelationId() correlationId: string,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const correlationId = correlationHeader && CORRELATION_ID.test(correlationHeader) ? correlationHeader : randomUUID();
-    res.setHeader('X-Correlation-Id', correlationId);
     try {
       const { order, created } = await this.placeOrder.execute({ ...body, correlationId, idempotencyKey: idempotencyKey || undefined });
       if (!created) res.status(200);
