@@ -64,6 +64,10 @@ export interface OutboxBacklog {
 
 const DEFAULT_LOCK_KEY = 0x0b0c_5e1a; // "outbox relay"
 const LATENCY_SAMPLES = 10_000;
+/** Pages of `batchSize` rows one round reads past rows held back behind a retry. */
+const MAX_PAGES_PER_ROUND = 10;
+const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text AS payload, headers, attempts, next_attempt_at, created_at
+  FROM outbox WHERE parked_at IS NULL`;
 
 /**
  * Publishes committed outbox rows to Kafka.
@@ -82,9 +86,16 @@ const LATENCY_SAMPLES = 10_000;
  *   inbox absorbs. At most one batch is duplicated per crash.
  * - **Poison rows do not block.** A row the broker keeps refusing while it
  *   accepts others is retried with backoff, then parked (`parked_at`), counted
- *   and logged; the rows behind it move on. A broker outage is nobody's fault:
- *   the relay backs off without counting attempts.
+ *   and logged. Meanwhile only the later rows of its own key wait; rows of
+ *   other keys are published, even when held rows fill whole batches (the
+ *   round reads further pages). A broker outage is nobody's fault: the relay
+ *   backs off without counting attempts, and new commits do not cut the
+ *   backoff short.
+ * - **Wake-up.** The active relay LISTENs for the NOTIFY the table's trigger
+ *   sends at commit, and polls every `pollIntervalMs` in case one was lost.
  * - **Graceful stop.** `stop()` lets the batch in flight finish (ack and delete).
+ *
+ * See docs/adr/0003-outbox-relay.md for the trade-offs.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -100,7 +111,7 @@ export class OutboxRelay {
   private leader = false;
   private stopping = false;
   private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private wake: { done: () => void; onNotify: boolean } | null = null;
   private pendingWake = false;
   private failures = 0;
   private readonly counters: OutboxRelayStats = {
@@ -133,7 +144,7 @@ export class OutboxRelay {
   /** Finishes the batch in flight, releases leadership and closes the connection. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.notify();
+    this.wake?.done();
     await this.loop;
     this.loop = null;
     await this.disconnect();
@@ -169,6 +180,9 @@ export class OutboxRelay {
             await this.idle(this.standbyRetryMs);
             continue;
           }
+          // Only the active relay listens: stand-bys would otherwise wake at every commit.
+          // Rows committed before LISTEN are read by the round that follows.
+          await client.query('LISTEN outbox');
           this.logger.log('outbox relay is the active relay of this database');
         }
         const { sent, full, retryInMs } = await this.publishBatch(client);
@@ -183,27 +197,8 @@ export class OutboxRelay {
 
   /** One round: read the lowest pending rows, publish what may go, delete what was acknowledged. */
   private async publishBatch(client: Client): Promise<{ sent: number; full: boolean; retryInMs?: number }> {
-    const { rows } = await client.query<OutboxRow>(
-      `SELECT id, event_id, topic, message_key, payload::text AS payload, headers, attempts, next_attempt_at, created_at
-         FROM outbox WHERE parked_at IS NULL ORDER BY id LIMIT $1`,
-      [this.batchSize],
-    );
-    const now = Date.now();
-    const waitingKeys = new Set<string>();
-    const ready: OutboxRow[] = [];
-    let earliestRetry: number | undefined;
-    for (const row of rows) {
-      if (waitingKeys.has(row.message_key)) continue;
-      if (row.next_attempt_at && row.next_attempt_at.getTime() > now) {
-        // Later rows of this key wait behind it, or they would overtake it.
-        waitingKeys.add(row.message_key);
-        const dueIn = row.next_attempt_at.getTime() - now;
-        earliestRetry = Math.min(earliestRetry ?? dueIn, dueIn);
-        continue;
-      }
-      ready.push(row);
-    }
-    if (ready.length === 0) return { sent: 0, full: false, retryInMs: earliestRetry };
+    const { ready, more, retryInMs } = await this.readReady(client);
+    if (ready.length === 0) return { sent: 0, full: false, retryInMs };
 
     let acknowledged: OutboxRow[];
     try {
@@ -217,7 +212,48 @@ export class OutboxRelay {
       await client.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [acknowledged.map((r) => r.id)]);
       this.record(acknowledged);
     }
-    return { sent: acknowledged.length, full: rows.length === this.batchSize, retryInMs: earliestRetry };
+    return { sent: acknowledged.length, full: more, retryInMs };
+  }
+
+  /**
+   * Up to `batchSize` rows that may be published now, lowest ids first.
+   *
+   * A row waiting for its retry holds back every later row of its key, or they
+   * would overtake it. Those held rows must not starve the other keys: when a
+   * page yields fewer than `batchSize` ready rows the next page is read, up to
+   * {@link MAX_PAGES_PER_ROUND} pages. Paging within a round is not a cursor:
+   * every round starts again from the lowest pending id, so a row that commits
+   * late with a small id is picked up by the next round.
+   */
+  private async readReady(client: Client): Promise<{ ready: OutboxRow[]; more: boolean; retryInMs?: number }> {
+    const now = Date.now();
+    const waitingKeys = new Set<string>();
+    const ready: OutboxRow[] = [];
+    let retryInMs: number | undefined;
+    let afterId: string | null = null;
+    for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
+      const rows: OutboxRow[] = (
+        afterId === null
+          ? await client.query<OutboxRow>(`${SELECT_PENDING} ORDER BY id LIMIT $1`, [this.batchSize])
+          : await client.query<OutboxRow>(`${SELECT_PENDING} AND id > $2 ORDER BY id LIMIT $1`, [this.batchSize, afterId])
+      ).rows;
+      for (const row of rows) {
+        if (ready.length === this.batchSize) return { ready, more: true, retryInMs };
+        if (waitingKeys.has(row.message_key)) continue;
+        if (row.next_attempt_at && row.next_attempt_at.getTime() > now) {
+          waitingKeys.add(row.message_key);
+          const dueIn = row.next_attempt_at.getTime() - now;
+          retryInMs = Math.min(retryInMs ?? dueIn, dueIn);
+          continue;
+        }
+        ready.push(row);
+      }
+      if (rows.length < this.batchSize) return { ready, more: false, retryInMs };
+      if (ready.length === this.batchSize) return { ready, more: true, retryInMs };
+      afterId = rows[rows.length - 1].id;
+    }
+    // Pages full of held rows: publish what was found, look further next round.
+    return { ready, more: ready.length > 0, retryInMs };
   }
 
   /**
@@ -294,7 +330,8 @@ export class OutboxRelay {
       // connection. Losing the connection also releases leadership.
       await this.disconnect();
     }
-    await this.idle(delay);
+    // A backoff is not cut short by new rows: only stop() ends it.
+    await this.idle(delay, false);
   }
 
   private backoff(attempt: number): number {
@@ -310,8 +347,12 @@ export class OutboxRelay {
       this.counters.lastError = errorMessage(error);
     });
     client.on('notification', () => this.notify());
-    await client.connect();
-    await client.query('LISTEN outbox');
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     this.client = client;
     return client;
   }
@@ -331,12 +372,15 @@ export class OutboxRelay {
 
   private notify(): void {
     this.pendingWake = true;
-    this.wake?.();
+    if (this.wake?.onNotify) this.wake.done();
   }
 
-  /** Sleeps until a NOTIFY, `stop()` or the timeout, whichever comes first. */
-  private idle(ms: number): Promise<void> {
-    if (this.pendingWake || this.stopping) {
+  /**
+   * Sleeps until the timeout or `stop()`, and, when `onNotify`, until a NOTIFY
+   * (one that arrived while the relay was busy counts too).
+   */
+  private idle(ms: number, onNotify = true): Promise<void> {
+    if (this.stopping || (onNotify && this.pendingWake)) {
       this.pendingWake = false;
       return Promise.resolve();
     }
@@ -346,10 +390,10 @@ export class OutboxRelay {
       function done() {
         clearTimeout(timer);
         self.wake = null;
-        self.pendingWake = false;
+        if (onNotify) self.pendingWake = false;
         resolve();
       }
-      this.wake = done;
+      this.wake = { done, onNotify };
     });
   }
 }
