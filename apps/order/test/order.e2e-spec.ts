@@ -168,6 +168,15 @@ describe('order app', () => {
     expect(body.components.schemas.PlaceOrderRequest.required).toEqual(expect.arrayContaining(['customerId', 'currency', 'items']));
   });
 
+  it('exposes Prometheus metrics: HTTP traffic, settlements, outbox backlog and consumer lag', async () => {
+    const { text } = await http.get('/metrics').expect(200);
+    const sample = (name: string) => text.split('\n').filter((line) => line.startsWith(name));
+    expect(sample('http_requests_total{').some((l) => l.includes('route="/orders"') && l.includes('status="201"'))).toBe(true);
+    expect(sample('order_settlement_latency_seconds_count{').some((l) => l.includes('status="CONFIRMED"') && !l.endsWith(' 0'))).toBe(true);
+    expect(sample('outbox_backlog_events{')).toHaveLength(1);
+    expect(sample('consumer_lag{').length).toBeGreaterThan(0);
+  });
+
   it('dead-letters a payment event for an unknown order after its retries, and keeps consuming', async () => {
     const ghost = randomUUID();
     const event = createEvent(EventTypes.PaymentCompleted, { orderId: ghost, paymentId: randomUUID(), amount: 1, currency: 'EUR' }, { source: 'payment', correlationId: 'ghost' });

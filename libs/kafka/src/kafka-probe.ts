@@ -30,6 +30,26 @@ export class KafkaProbe {
     }
   }
 
+  /**
+   * Consumer lag per partition: the partition's end offset minus the group's
+   * committed offset (a partition the group never committed counts from the
+   * start of the log).
+   */
+  async lag(groupId: string, topics: readonly string[]): Promise<{ topic: string; partition: number; lag: number }[]> {
+    const admin = await this.connectedAdmin();
+    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    const out: { topic: string; partition: number; lag: number }[] = [];
+    for (const { topic, partitions } of committed) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      for (const end of ends) {
+        const offset = Number(partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+        const from = offset >= 0 ? offset : Number(end.low);
+        out.push({ topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
+      }
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     const admin = this.admin;
     this.admin = null;
@@ -37,11 +57,15 @@ export class KafkaProbe {
   }
 
   private async describe() {
+    return (await this.connectedAdmin()).describeCluster();
+  }
+
+  private async connectedAdmin(): Promise<Admin> {
     if (!this.admin) {
       const admin = this.kafka.admin();
       await admin.connect();
       this.admin = admin;
     }
-    return this.admin.describeCluster();
+    return this.admin;
   }
 }

@@ -8,6 +8,8 @@ import { DataSource } from 'typeorm';
 import { CommonEnv } from './config/common-env';
 import { InvalidConfigError, validateEnv } from './config/validate-env';
 import { correlationMiddleware } from './http/correlation';
+import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { ServiceMetrics } from './metrics/service-metrics';
 import { runMigrationsExclusively } from './database';
 import { ServiceDefinition } from './service-definition';
 
@@ -42,6 +44,7 @@ export async function bootstrapService<E extends CommonEnv>(
   const app = await NestFactory.create(rootModule, { logger, abortOnError: false });
   app.enableShutdownHooks();
   app.use(correlationMiddleware);
+  app.use(httpMetricsMiddleware(app.get(ServiceMetrics)));
   app.useGlobalPipes(requestValidation());
 
   const applied = await runMigrationsExclusively(app.get(DataSource));

@@ -6,3 +6,4 @@ export * from './service.module';
 export * from './bootstrap';
 export * from './health/health.controller';
 export * from './http/correlation';
+export * from './metrics/service-metrics';

@@ -22,6 +22,8 @@ import { DataSource } from 'typeorm';
 import { CommonEnv } from './config/common-env';
 import { validateEnv } from './config/validate-env';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { ServiceMetrics } from './metrics/service-metrics';
 import { kafkaConnection, SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition } from './service-definition';
 
 /**
@@ -122,7 +124,7 @@ export class ServiceModule {
         },
       );
     }
-    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer);
+    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer, ServiceMetrics);
 
     return {
       module: ServiceModule,
@@ -148,9 +150,9 @@ export class ServiceModule {
         }),
         TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers,
-      exports: [SERVICE_ENV, SERVICE_DEFINITION, KafkaEventsTransport, OutboxWriter, KafkaProbe, ...(definition.publishes ? [OutboxRelay] : [])],
+      exports: [SERVICE_ENV, SERVICE_DEFINITION, KafkaEventsTransport, OutboxWriter, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [OutboxRelay] : [])],
     };
   }
 }

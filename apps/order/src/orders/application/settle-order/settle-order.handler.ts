@@ -1,6 +1,8 @@
 import { createEvent, EventTypes } from '@lib/events';
 import { OutboxWriter } from '@lib/outbox';
+import { ServiceMetrics } from '@lib/service';
 import { Injectable, Logger } from '@nestjs/common';
+import { Histogram } from 'prom-client';
 import { EntityManager } from 'typeorm';
 import { canSettle, OrderNotFoundError, OrderStatus } from '../../domain/order';
 import { OrderRecord } from '../../infrastructure/order.record';
@@ -18,8 +20,20 @@ export type PaymentOutcome =
 @Injectable()
 export class SettleOrderHandler {
   private readonly log = new Logger(SettleOrderHandler.name);
+  private readonly latency: Histogram<'status'>;
 
-  constructor(private readonly outbox: OutboxWriter) {}
+  constructor(
+    private readonly outbox: OutboxWriter,
+    metrics: ServiceMetrics,
+  ) {
+    this.latency = new Histogram({
+      name: 'order_settlement_latency_seconds',
+      help: 'From POST /orders to the order confirmed or cancelled (the saga end to end)',
+      labelNames: ['status'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [metrics.registry],
+    });
+  }
 
   async execute(tx: EntityManager, outcome: PaymentOutcome, cause: { correlationId: string; causationId: string }): Promise<void> {
     const order = await tx.findOne(OrderRecord, { where: { id: outcome.orderId }, lock: { mode: 'pessimistic_write' } });
@@ -42,6 +56,7 @@ export class SettleOrderHandler {
           meta,
         );
     await this.outbox.write(tx, event);
+    this.latency.observe({ status: order.status }, (Date.now() - order.createdAt.getTime()) / 1000);
     this.log.log(`order ${order.id} ${order.status} (correlationId ${cause.correlationId})`);
   }
 }

@@ -1,0 +1,93 @@
+import { KafkaProbe } from '@lib/kafka';
+import { KafkaEventsTransport } from '@lib/messaging';
+import { OutboxRelay } from '@lib/outbox';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SERVICE_DEFINITION, ServiceDefinition } from '../service-definition';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The app's Prometheus registry, served at `/metrics`. Every series carries
+ * `app`. Counters and histograms are fed as things happen (the relay's and
+ * the consumer's observers, the HTTP middleware); gauges that cost a query —
+ * outbox backlog, consumer lag — are read when Prometheus scrapes.
+ * Apps add their own series (e.g. the payment breaker) to `registry`.
+ */
+@Injectable()
+export class ServiceMetrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  readonly httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+
+  readonly outboxPublished = new Counter({ name: 'outbox_published_total', help: 'Outbox events acknowledged by Kafka', registers: [this.registry] });
+  readonly outboxParked = new Counter({ name: 'outbox_parked_total', help: 'Outbox events parked after repeated publish failures', registers: [this.registry] });
+  readonly outboxPublishLatency = new Histogram({ name: 'outbox_publish_latency_seconds', help: 'Outbox row insert to broker acknowledgement', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+
+  readonly consumed = new Counter({ name: 'consumer_messages_total', help: 'Consumed messages by topic and outcome (handled, duplicate, retried, dead_lettered)', labelNames: ['topic', 'outcome'], registers: [this.registry] });
+  readonly handleDuration = new Histogram({ name: 'consumer_handle_duration_seconds', help: 'Time from a message taken to its handler transaction committed', labelNames: ['topic'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+
+  constructor(
+    @Inject(SERVICE_DEFINITION) definition: ServiceDefinition,
+    private readonly probe: KafkaProbe,
+    @Optional() private readonly transport?: KafkaEventsTransport,
+    @Optional() private readonly relay?: OutboxRelay,
+  ) {
+    this.registry.setDefaultLabels({ app: definition.app });
+    collectDefaultMetrics({ register: this.registry });
+    this.registerScrapedGauges(definition);
+  }
+
+  private registerScrapedGauges(definition: ServiceDefinition): void {
+    const relay = this.relay;
+    if (relay) {
+      // Both gauges come from one query per scrape.
+      const backlog = sharedFor(1000, () => relay.backlog().catch(() => null));
+      new Gauge({
+        name: 'outbox_backlog_events',
+        help: 'Outbox events not yet published (parked ones excluded)',
+        registers: [this.registry],
+        async collect() {
+          const b = await backlog();
+          if (b) this.set(b.pending);
+        },
+      });
+      new Gauge({
+        name: 'outbox_oldest_pending_age_seconds',
+        help: 'Age of the oldest unpublished outbox event',
+        registers: [this.registry],
+        async collect() {
+          const b = await backlog();
+          if (b) this.set(b.oldestPendingAgeSeconds);
+        },
+      });
+    }
+    const transport = this.transport;
+    const probe = this.probe;
+    if (transport) {
+      new Gauge({
+        name: 'consumer_lag',
+        help: 'Messages not yet consumed by this app\'s group, per partition',
+        labelNames: ['topic', 'partition'],
+        registers: [this.registry],
+        async collect() {
+          const topics = transport.topics();
+          if (topics.length === 0) return;
+          const lags = await probe.lag(definition.app, topics).catch(() => []);
+          this.reset();
+          for (const { topic, partition, lag } of lags) this.set({ topic, partition: String(partition) }, lag);
+        },
+      });
+    }
+  }
+}
+
+/** Calls `fn` at most once per `ms`; callers in between share its promise. */
+function sharedFor<T>(ms: number, fn: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | null = null;
+  return () => {
+    if (!last || Date.now() - last.at > ms) last = { at: Date.now(), value: fn() };
+    return last.value;
+  };
+}
