@@ -23,8 +23,12 @@ export interface ProcessingControl {
  * Handles one message. 'done' means its effects are committed and its offset
  * may be committed; 'abort' means stop this partition's batch here without
  * committing it (shutdown or revocation): the message is fetched again later.
+ * `{ retryInMs }` means: not done, try this message again after that delay —
+ * the runner pauses just this partition meanwhile and releases the fetch loop,
+ * so the other partitions keep flowing while one message waits for its retry.
  */
-export type MessageProcessor = (message: ConsumedMessage, control: ProcessingControl) => Promise<'done' | 'abort'>;
+export type ProcessOutcome = 'done' | 'abort' | { retryInMs: number };
+export type MessageProcessor = (message: ConsumedMessage, control: ProcessingControl) => Promise<ProcessOutcome>;
 
 export interface ConsumerRunnerOptions {
   groupId: string;
@@ -35,7 +39,16 @@ export interface ConsumerRunnerOptions {
   heartbeatIntervalMs: number;
   /** Where a group with no committed offset starts. */
   fromBeginning: boolean;
+  /**
+   * Longest time a fetch waits for new data (kafkajs default 5000 ms). Also
+   * bounds how late a partition paused for a retry is fetched again once
+   * resumed. Default 1000 ms.
+   */
+  maxWaitTimeMs?: number;
 }
+
+/** How often a long batch commits the offsets it has done so far. */
+const COMMIT_INTERVAL_MS = 1000;
 
 export type ConsumerState = 'idle' | 'joining' | 'joined' | 'crashed' | 'stopped';
 
@@ -46,13 +59,18 @@ export type ConsumerState = 'idle' | 'joining' | 'joined' | 'crashed' | 'stopped
  * - messages of one partition are processed one after the other, partitions
  *   concurrently;
  * - while a processor works, the runner heartbeats on its own, so a slow
- *   handler does not get the member evicted and its partitions reassigned.
+ *   handler does not get the member evicted and its partitions reassigned;
+ * - a message to be retried later does not hold the fetch loop: kafkajs
+ *   fetches again only when every batch of the previous fetch is finished, so
+ *   a batch sleeping through a retry backoff would stall every partition. Its
+ *   partition is paused for the delay instead and the message fetched again.
  */
 export class ConsumerRunner {
   private readonly kafka: Kafka;
   private consumer: Consumer | null = null;
   private state: ConsumerState = 'idle';
   private lastError: string | null = null;
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     connection: KafkaConnectionOptions,
@@ -72,6 +90,7 @@ export class ConsumerRunner {
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: this.options.heartbeatIntervalMs,
       allowAutoTopicCreation: false,
+      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 1000,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
     });
     this.consumer = consumer;
@@ -105,13 +124,15 @@ export class ConsumerRunner {
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = null;
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
     // disconnect() waits for the batches in flight, then leaves the group.
     if (consumer) await consumer.disconnect();
     this.state = 'stopped';
   }
 
   private async processBatch(payload: EachBatchPayload, processor: MessageProcessor): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, pause } = payload;
     let revoked = false;
     const control: ProcessingControl = { isActive: () => isRunning() && !isStale() && !revoked };
     let lastDone: string | null = null;
@@ -122,29 +143,48 @@ export class ConsumerRunner {
         revoked = true; // rebalance in progress: our partitions may move
       });
     }, this.options.heartbeatIntervalMs);
+    let committed: string | null = null;
+    let lastCommitAt = Date.now();
+    // A commit refused during a rebalance only means these messages come
+    // again; the inbox turns that redelivery into a no-op.
+    const commit = async (offset: string) => {
+      if (offset === committed) return;
+      await commitOffsetsIfNecessary({
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(offset) + 1n).toString() }] }],
+      })
+        .then(() => (committed = offset))
+        .catch(() => undefined);
+      lastCommitAt = Date.now();
+    };
     try {
       for (const message of batch.messages) {
         if (!control.isActive()) break;
         const outcome = await processor(toConsumed(batch.topic, batch.partition, message), control);
         if (outcome === 'abort') break;
+        if (typeof outcome === 'object') {
+          // Not resolved: after the pause the partition is fetched again from this message.
+          this.pauseFor(pause, outcome.retryInMs);
+          break;
+        }
         resolveOffset(message.offset);
         lastDone = message.offset;
+        // Progress of a long batch is committed along the way, not only at its
+        // end, so a crash redelivers seconds of work rather than a whole batch.
+        if (Date.now() - lastCommitAt >= COMMIT_INTERVAL_MS) await commit(lastDone);
       }
     } finally {
       clearInterval(beat);
-      if (lastDone !== null) {
-        // A commit refused during a rebalance only means these messages come
-        // again; the inbox turns that redelivery into a no-op.
-        await commitOffsetsIfNecessary({
-          topics: [
-            {
-              topic: batch.topic,
-              partitions: [{ partition: batch.partition, offset: (BigInt(lastDone) + 1n).toString() }],
-            },
-          ],
-        }).catch(() => undefined);
-      }
+      if (lastDone !== null) await commit(lastDone);
     }
+  }
+
+  private pauseFor(pause: () => () => void, ms: number): void {
+    const resume = pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      resume();
+    }, Math.max(0, ms));
+    this.resumeTimers.add(timer);
   }
 }
 

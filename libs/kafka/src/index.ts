@@ -4,3 +4,4 @@ export * from './producer';
 export * from './consumer-runner';
 export * from './admin';
 export * from './kafka-probe';
+export * from './topic-reader';

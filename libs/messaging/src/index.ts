@@ -4,3 +4,4 @@ export * from './event-context';
 export * from './failure-classification';
 export * from './kafka-events.transport';
 export * from './transport-aware-exception.filter';
+export * from './connect-events-transport';

@@ -1,5 +1,5 @@
 import { AppName, deadLetterTopic, EventEnvelope, parseEvent } from '@lib/events';
-import { ConsumedMessage, ConsumerRunner, DurableProducer, KafkaConnectionOptions, ProcessingControl } from '@lib/kafka';
+import { ConsumedMessage, ConsumerRunner, DurableProducer, KafkaConnectionOptions, ProcessingControl, ProcessOutcome } from '@lib/kafka';
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
@@ -13,6 +13,13 @@ export interface EventsTransportOptions {
   kafka: KafkaConnectionOptions;
   /** Consumer group; one per app, shared by its instances. Default: the app name. */
   groupId?: string;
+  /**
+   * Prepended to every subscribed topic: a handler for `order.created` reads
+   * `<topicPrefix>order.created`. Default '' (topic = event type, the
+   * contract). For isolated runs on a shared cluster (tests, namespaced
+   * environments); the event's `type` must still equal the unprefixed name.
+   */
+  topicPrefix?: string;
   /** Partitions handled at once (order is kept within a partition). Default 3. */
   partitionsConsumedConcurrently?: number;
   /** Handler attempts before the message is dead-lettered. Default 5. */
@@ -49,7 +56,8 @@ export interface ConsumerStats {
  * 2. the inbox: the (consumer, event id) row is inserted in the transaction
  *    the handler's effects use; a duplicate commits nothing and is counted;
  * 3. bounded retries with backoff for handler errors, then the dead-letter
- *    topic with the attempt count;
+ *    topic with the attempt count; while a message waits for its retry only
+ *    its partition is paused, the other partitions keep flowing;
  * 4. waiting, not failing, while the database, the broker or a dependency is
  *    down: no attempt counted, no dead letter, no offset committed;
  * 5. offsets committed (`offset + 1`) only after the transaction committed.
@@ -60,14 +68,23 @@ export interface ConsumerStats {
 export class KafkaEventsTransport extends Server implements CustomTransportStrategy {
   private readonly log = new Logger('KafkaEventsTransport');
   private readonly groupId: string;
+  private readonly topicPrefix: string;
   private readonly maxAttempts: number;
   private readonly retryBackoffMs: number;
   private readonly maxRetryBackoffMs: number;
   private runner: ConsumerRunner | null = null;
   private readonly producer: DurableProducer;
   private waitingFor: string | null = null;
+  private warnedUnfiltered = false;
   private readonly counts: Record<string, Record<ConsumeOutcome, number>> = {};
   private readonly latencies: number[] = [];
+  /**
+   * Failed attempts of the message a partition is retrying (one at a time per
+   * partition, as messages of a partition are handled in order). In memory:
+   * after a restart or a rebalance the count starts again, which can only
+   * add attempts, never lose a message.
+   */
+  private readonly failedAttempts = new Map<string, { offset: string; attempts: number }>();
 
   constructor(
     private readonly options: EventsTransportOptions,
@@ -75,15 +92,16 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
   ) {
     super();
     this.groupId = options.groupId ?? options.app;
+    this.topicPrefix = options.topicPrefix ?? '';
     this.maxAttempts = options.maxAttempts ?? 5;
     this.retryBackoffMs = options.retryBackoffMs ?? 200;
     this.maxRetryBackoffMs = options.maxRetryBackoffMs ?? 5000;
     this.producer = new DurableProducer({ ...options.kafka, clientId: `${options.kafka.clientId}-dlq` });
   }
 
-  /** Topics with a registered `@EventPattern` handler. */
+  /** Topics with a registered `@EventPattern` handler (with the topic prefix, if any). */
   topics(): string[] {
-    return [...this.messageHandlers.keys()];
+    return [...this.messageHandlers.keys()].map((pattern) => this.topicPrefix + pattern);
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -128,45 +146,56 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
     };
   }
 
-  private async process(message: ConsumedMessage, control: ProcessingControl): Promise<'done' | 'abort'> {
+  private async process(message: ConsumedMessage, control: ProcessingControl): Promise<ProcessOutcome> {
     const started = Date.now();
     const parsed = parseEvent(message.value);
     if (!parsed.ok) {
       return this.reject(message, control, { kind: parsed.error.kind, message: parsed.error.message, attempts: 0 });
     }
     const event = parsed.event;
-    if (event.type !== message.topic) {
+    const pattern = message.topic.startsWith(this.topicPrefix) ? message.topic.slice(this.topicPrefix.length) : null;
+    if (event.type !== pattern) {
       const reason = `an ${event.type} event does not belong on topic ${message.topic}`;
       return this.reject(message, control, { kind: 'unexpected_type', message: reason, attempts: 0 });
     }
-    const handler = this.getHandlerByPattern(message.topic);
+    const handler = this.getHandlerByPattern(pattern);
     if (!handler) {
       return this.reject(message, control, { kind: 'unexpected_type', message: `no handler for ${message.topic}`, attempts: 0 });
     }
 
-    for (let attempt = 1; ; attempt++) {
+    // Attempts survive the partition being paused and the message fetched again (see below).
+    const slot = `${message.topic}|${message.partition}`;
+    const previous = this.failedAttempts.get(slot);
+    const attempt = previous?.offset === message.offset ? previous.attempts + 1 : 1;
+    for (;;) {
       try {
         const duplicate = await this.handleOnce(handler, message, event, attempt);
+        this.failedAttempts.delete(slot);
         this.waitingFor = null;
         this.count(message.topic, duplicate ? 'duplicate' : 'handled');
         this.latency(Date.now() - started);
         return 'done';
       } catch (error) {
         if (!control.isActive()) return 'abort';
+        this.warnIfUnfiltered(error);
         if (isInfrastructureError(error)) {
-          // Not the message's fault: wait for the dependency, attempt not counted.
+          // Not the message's fault: wait for the dependency in place, attempt not counted.
+          // Every partition needs the same dependency, so holding the fetch loop costs nothing.
           this.waitFor(describe(error), event);
-          attempt--;
           if (!(await this.sleep(this.maxRetryBackoffMs, control))) return 'abort';
           continue;
         }
         if (attempt >= this.maxAttempts) {
+          this.failedAttempts.delete(slot);
           return this.reject(message, control, { kind: 'handler_error', message: describe(error), attempts: attempt }, event);
         }
         this.count(message.topic, 'retried');
         const delay = Math.min(this.maxRetryBackoffMs, this.retryBackoffMs * 2 ** (attempt - 1));
         this.log.warn(`${event.type} ${event.id} failed (attempt ${attempt}/${this.maxAttempts}), retrying in ${delay} ms: ${describe(error)}`);
-        if (!(await this.sleep(delay, control))) return 'abort';
+        // Retry by pausing this partition, not by sleeping here: a sleeping batch
+        // would hold kafkajs's fetch loop and stall every other partition too.
+        this.failedAttempts.set(slot, { offset: message.offset, attempts: attempt });
+        return { retryInMs: delay };
       }
     }
   }
@@ -214,6 +243,19 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
     return 'done';
   }
 
+  /**
+   * Nest's default RPC filter replaces every error with this object; then a
+   * database outage looks like a handler bug and would be dead-lettered.
+   */
+  private warnIfUnfiltered(error: unknown): void {
+    if (this.warnedUnfiltered || !isNestGenericRpcError(error)) return;
+    this.warnedUnfiltered = true;
+    this.log.error(
+      'handler errors arrive as Nest\'s generic "Internal server error": TransportAwareExceptionFilter is not applied to this ' +
+        'microservice, so infrastructure outages cannot be told from handler errors. Connect the transport with connectEventsTransport().',
+    );
+  }
+
   private waitFor(what: string, event?: EventEnvelope): void {
     if (this.waitingFor !== what) {
       this.log.warn(`waiting for ${what}${event ? ` before handling ${event.type} ${event.id}` : ''}`);
@@ -242,8 +284,17 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
   }
 }
 
+function isNestGenericRpcError(error: unknown): boolean {
+  if (!error || typeof error !== 'object' || error instanceof Error) return false;
+  const e = error as { status?: unknown; message?: unknown };
+  return e.status === 'error' && e.message === 'Internal server error' && Object.keys(error).length === 2;
+}
+
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : typeof error === 'object' ? JSON.stringify(error) : String(error);
+  // Not `instanceof Error`: errors from another realm (or plain objects with a message) count too.
+  const message = error && typeof error === 'object' ? (error as { message?: unknown }).message : undefined;
+  if (typeof message === 'string' && message.length > 0) return message;
+  return typeof error === 'object' ? JSON.stringify(error) : String(error);
 }
 
 export type { DeadLetterKind };

@@ -1,0 +1,27 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+const PRODUCER = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'kafka-console-producer.sh');
+
+/**
+ * Sends `lines` to `topic` with Kafka's own console producer, exactly as a
+ * person typing into it would: one message per line, no key, no headers.
+ * One JVM for all lines (starting it is the slow part); the order of lines
+ * is kept because the producer sends them one after the other.
+ */
+export async function sendWithConsoleProducer(topic: string, lines: readonly string[], brokers = process.env.KAFKA_BROKERS ?? 'localhost:9092'): Promise<void> {
+  for (const line of lines) {
+    if (line.includes('\n')) throw new Error('the console producer sends one message per line; put each message on one line');
+  }
+  const child = spawn(PRODUCER, ['--bootstrap-server', brokers, '--topic', topic], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code));
+  });
+  child.stdin.end(lines.map((l) => `${l}\n`).join(''));
+  const code = await exited;
+  if (code !== 0) throw new Error(`kafka-console-producer exited with ${code}: ${output.trim()}`);
+}
