@@ -5,6 +5,8 @@ export interface NotificationMessage {
   orderId: string;
   eventId: string;
   eventType: string;
+  /** The order's correlation id, so every channel's output can be traced back to the request. */
+  correlationId: string;
   subject: string;
   body: string;
 }
@@ -23,7 +25,7 @@ const money = (amount: number, currency: string) => `${(amount / 100).toFixed(2)
 
 /** What the customer is told about each event. */
 export function composeMessage(event: NotifiableEvent): NotificationMessage {
-  const base = { orderId: event.data.orderId, eventId: event.id, eventType: event.type };
+  const base = { orderId: event.data.orderId, eventId: event.id, eventType: event.type, correlationId: event.correlationId };
   switch (event.type) {
     case 'order.created':
       return { ...base, subject: 'Order received', body: `We received your order ${event.data.orderId} of ${money(event.data.totalAmount, event.data.currency)}.` };

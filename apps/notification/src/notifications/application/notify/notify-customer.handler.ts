@@ -19,7 +19,7 @@ export class NotifyCustomerHandler {
         .createQueryBuilder()
         .insert()
         .into(NotificationRecord)
-        .values({ ...message, channel: channel.name, correlationId: event.correlationId })
+        .values({ ...message, channel: channel.name })
         .orIgnore()
         .returning('id')
         .execute();
