@@ -1,0 +1,207 @@
+import { createEvent, deadLetterTopic, EventEnvelope, EventHeaders, EventTypes, Topics } from '@lib/events';
+import { DurableProducer } from '@lib/kafka';
+import { KafkaEventsTransport } from '@lib/messaging';
+import { bootstrapService } from '@lib/service';
+import { createTestDatabase, eventually, startPrivateKafka, TopicRecorder } from '@lib/testing';
+import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import request from 'supertest';
+import { paymentService } from '../src/payment.definition';
+import { PaymentModule } from '../src/payment.module';
+import { PAYMENT_GATEWAY } from '../src/payments/domain/payment';
+import { ResilientPaymentGateway } from '../src/payments/infrastructure/resilient-payment.gateway';
+import { SimulatedPaymentGateway } from '../src/payments/infrastructure/simulated-payment.gateway';
+
+jest.setTimeout(90_000);
+
+/**
+ * The payment app booted for real (the same bootstrap as `nest start payment`)
+ * against a Kafka broker of its own and a throw-away database. Orders are
+ * `order.created` events published the way the order app's relay does.
+ */
+describe('payment app', () => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  let kafka: { brokers: string[]; stop: () => Promise<void> };
+  let db: { url: string; drop: () => Promise<void> };
+  let recorder: TopicRecorder;
+  let producer: DurableProducer;
+  let sql: Client;
+  const savedEnv = { ...process.env };
+  const LIMIT = 100_000;
+
+  beforeAll(async () => {
+    [kafka, db] = await Promise.all([startPrivateKafka('e2e-payment', 29192), createTestDatabase('payment_e2e')]);
+    Object.assign(process.env, {
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      PAYMENT_DATABASE_URL: db.url,
+      PAYMENT_PORT: '0',
+      PAYMENT_MAX_AMOUNT: String(LIMIT),
+      PAYMENT_SIMULATOR_CONTROL: 'true',
+      PAYMENT_GATEWAY_RETRIES: '1',
+      PAYMENT_BREAKER_RESET_MS: '1000',
+      CONSUMER_MAX_ATTEMPTS: '3',
+      CONSUMER_RETRY_BACKOFF_MS: '50',
+      CONSUMER_MAX_RETRY_BACKOFF_MS: '200',
+      OUTBOX_POLL_INTERVAL_MS: '100',
+      LOG_LEVEL: 'warn',
+    });
+    recorder = await TopicRecorder.start([Topics.PaymentCompleted, Topics.PaymentFailed, deadLetterTopic('payment')], kafka.brokers);
+    producer = new DurableProducer({ brokers: kafka.brokers, clientId: 'payment-e2e' });
+    app = await bootstrapService(PaymentModule, paymentService, { port: 0 });
+    http = request(app.getHttpServer());
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await Promise.all([recorder?.stop(), producer?.disconnect(), sql?.end()]);
+    await Promise.all([kafka?.stop(), db?.drop()]);
+    process.env = savedEnv;
+  }, 60_000);
+
+  /** An `order.created` event as the order app publishes it; `unitPrice` is the whole total (one line). */
+  const orderCreated = (total: number, correlationId = `corr-${randomUUID()}`, orderId: string = randomUUID()) =>
+    createEvent(
+      EventTypes.OrderCreated,
+      { orderId, customerId: 'c-1', currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 1, unitPrice: total }], totalAmount: total },
+      { source: 'order', correlationId },
+    );
+  const publish = (...events: EventEnvelope[]) =>
+    producer.send(events.map((event) => ({ topic: event.type, key: event.data.orderId, value: JSON.stringify(event) })));
+  const paymentsOf = async (orderId: string) => (await sql.query('SELECT * FROM payments WHERE order_id = $1', [orderId])).rows;
+  const handled = async (eventId: string) => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [eventId])).rowCount === 1;
+  const recordedFor = (orderId: string, topic?: string) =>
+    recorder.messages.filter((m) => m.key?.toString() === orderId && (topic === undefined || m.topic === topic));
+
+  it('is ready once database, Kafka, consumer group and outbox are up', async () => {
+    const response = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'payment ready' });
+    expect(response.body.info).toMatchObject({ database: { status: 'up' }, kafka: { status: 'up' }, consumer: { status: 'up', state: 'joined' }, outbox: { status: 'up' } });
+    await http.get('/health/live').expect(200);
+  });
+
+  it('authorises an order within the limit and publishes payment.completed keyed by the order id, caused by the order.created', async () => {
+    const order = orderCreated(LIMIT); // exactly the limit: not above it
+    await publish(order);
+
+    const [message] = await recorder.waitFor(1, (m) => m.key?.toString() === order.data.orderId);
+    const event = JSON.parse(message.value!.toString());
+    expect(message.topic).toBe(Topics.PaymentCompleted);
+    expect(event).toMatchObject({
+      type: 'payment.completed',
+      version: 1,
+      source: 'payment',
+      correlationId: order.correlationId,
+      causationId: order.id,
+      data: { orderId: order.data.orderId, amount: LIMIT, currency: 'EUR' },
+    });
+    expect(message.headers).toMatchObject({ [EventHeaders.EventId]: event.id, [EventHeaders.CorrelationId]: order.correlationId });
+
+    const payments = await paymentsOf(order.data.orderId);
+    expect(payments).toHaveLength(1);
+    expect(payments[0]).toMatchObject({ id: event.data.paymentId, status: 'AUTHORIZED', reason: null, correlation_id: order.correlationId });
+  });
+
+  it('declines an order above PAYMENT_MAX_AMOUNT with limit_exceeded and publishes payment.failed', async () => {
+    const order = orderCreated(LIMIT + 1);
+    await publish(order);
+
+    const [message] = await recorder.waitFor(1, (m) => m.key?.toString() === order.data.orderId);
+    expect(message.topic).toBe(Topics.PaymentFailed);
+    expect(JSON.parse(message.value!.toString())).toMatchObject({
+      type: 'payment.failed',
+      correlationId: order.correlationId,
+      causationId: order.id,
+      data: { orderId: order.data.orderId, amount: LIMIT + 1, reason: 'limit_exceeded' },
+    });
+    expect(await paymentsOf(order.data.orderId)).toMatchObject([{ status: 'DECLINED', reason: 'limit_exceeded' }]);
+  });
+
+  it('makes one payment when the same order.created is delivered five times', async () => {
+    const order = orderCreated(4200);
+    const next = orderCreated(4300);
+    await publish(order, order, order, order, order, next);
+
+    // `next` is on the same key's partition only by chance; wait for the duplicates themselves.
+    await recorder.waitFor(1, (m) => m.key?.toString() === next.data.orderId);
+    const transport = app.get(KafkaEventsTransport);
+    await eventually(() => transport.stats().counts[Topics.OrderCreated]?.duplicate ?? 0, { accept: (n) => n >= 4, what: 'four duplicates counted' });
+
+    expect(await paymentsOf(order.data.orderId)).toHaveLength(1);
+    expect(recordedFor(order.data.orderId)).toHaveLength(1);
+  });
+
+  it('makes one payment when a second order.created (another event id) arrives for an order that has one', async () => {
+    const first = orderCreated(1500);
+    await publish(first);
+    await recorder.waitFor(1, (m) => m.key?.toString() === first.data.orderId);
+
+    const second = orderCreated(1500, first.correlationId, first.data.orderId);
+    expect(second.id).not.toBe(first.id);
+    await publish(second);
+    await eventually(() => handled(second.id), { what: 'second order.created handled' });
+
+    expect(await paymentsOf(first.data.orderId)).toHaveLength(1);
+    expect(recordedFor(first.data.orderId)).toHaveLength(1);
+    expect(recorder.messages.filter((m) => m.topic === deadLetterTopic('payment'))).toHaveLength(0);
+  });
+
+  it('lists the payments of an order, and answers 400 to a malformed order id', async () => {
+    const order = orderCreated(LIMIT * 2);
+    await publish(order);
+    await recorder.waitFor(1, (m) => m.key?.toString() === order.data.orderId);
+
+    const response = await http.get('/payments').query({ orderId: order.data.orderId }).expect(200);
+    expect(response.body.items).toEqual([
+      expect.objectContaining({ orderId: order.data.orderId, status: 'DECLINED', reason: 'limit_exceeded', amount: LIMIT * 2, currency: 'EUR', correlationId: order.correlationId }),
+    ]);
+    expect((await http.get('/payments').query({ orderId: randomUUID() }).expect(200)).body.items).toEqual([]);
+
+    const bad = await http.get('/payments').query({ orderId: 'not-a-uuid' }).expect(400);
+    expect(bad.body.message.join(' ')).toContain('orderId');
+    expect(JSON.stringify(bad.body)).not.toMatch(/at \w+ \(|\.ts:\d+/);
+    await http.get('/payments').expect(400);
+  });
+
+  it('waits out a gateway outage behind an open breaker — no payment.failed, nothing dead-lettered — and pays every waiting order once it recovers', async () => {
+    const breaker = app.get<ResilientPaymentGateway>(PAYMENT_GATEWAY);
+    const simulator = app.get(SimulatedPaymentGateway);
+    const calls = jest.spyOn(simulator, 'authorize');
+    const transport = app.get(KafkaEventsTransport);
+    const retriedBefore = transport.stats().counts[Topics.OrderCreated]?.retried ?? 0;
+    const dlqBefore = recorder.messages.filter((m) => m.topic === deadLetterTopic('payment')).length;
+
+    expect((await http.put('/simulator').send({ failureRate: 1 }).expect(200)).body).toMatchObject({ failureRate: 1 });
+    // Enough orders to land on every partition, some of them above the limit.
+    const waiting = Array.from({ length: 9 }, (_, i) => orderCreated(i % 3 === 0 ? LIMIT + 500 : 2000 + i));
+    await publish(...waiting);
+
+    await eventually(() => breaker.state(), { accept: (s) => s === 'open', what: 'breaker open' });
+    const notReady = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 503, what: 'payment not ready' });
+    expect(notReady.body.error.consumer).toMatchObject({ status: 'down', state: 'joined' });
+    expect(notReady.body.error.consumer.message).toMatch(/waiting for payment gateway/);
+
+    // The consumer keeps trying the same messages (half-open trials reach the gateway again) instead of giving up on them.
+    const callsWhenOpen = calls.mock.calls.length;
+    await eventually(() => calls.mock.calls.length, { accept: (n) => n > callsWhenOpen, what: 'a half-open trial call' });
+    await eventually(() => breaker.state(), { accept: (s) => s === 'open', what: 'breaker open again after the failed trial' });
+
+    for (const order of waiting) expect(await paymentsOf(order.data.orderId)).toHaveLength(0);
+    expect(waiting.flatMap((o) => recordedFor(o.data.orderId))).toHaveLength(0);
+    expect(recorder.messages.filter((m) => m.topic === deadLetterTopic('payment'))).toHaveLength(dlqBefore);
+    expect(transport.stats().counts[Topics.OrderCreated]?.retried ?? 0).toBe(retriedBefore); // no attempt was spent
+
+    await http.put('/simulator').send({ failureRate: 0 }).expect(200);
+    const outcomes = await recorder.waitFor(waiting.length, (m) => waiting.some((o) => o.data.orderId === m.key?.toString()), 60_000);
+    for (const order of waiting) {
+      const expected = order.data.totalAmount > LIMIT ? Topics.PaymentFailed : Topics.PaymentCompleted;
+      expect(outcomes.filter((m) => m.key?.toString() === order.data.orderId).map((m) => m.topic)).toEqual([expected]);
+      expect(await paymentsOf(order.data.orderId)).toHaveLength(1);
+    }
+    await eventually(() => breaker.state(), { accept: (s) => s === 'closed', what: 'breaker closed' });
+    await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'payment ready again' });
+    calls.mockRestore();
+  });
+});
