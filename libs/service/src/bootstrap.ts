@@ -1,4 +1,4 @@
-import { KafkaEventsTransport } from '@lib/messaging';
+import { connectEventsTransport, KafkaEventsTransport } from '@lib/messaging';
 import { ContextLogger } from '@lib/logging';
 import { BadRequestException, INestApplication, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -50,10 +50,7 @@ export async function bootstrapService<E extends CommonEnv>(
   const applied = await runMigrationsExclusively(app.get(DataSource));
   logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
-  const transport = app.get(KafkaEventsTransport);
-  // inheritAppConfig: the global filter (APP_FILTER) must reach the Kafka
-  // handlers too, or Nest would replace their errors with a generic one.
-  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+  connectEventsTransport(app, app.get(KafkaEventsTransport));
   await app.startAllMicroservices();
 
   serveOpenApi(app, definition.app);
