@@ -175,6 +175,7 @@ describe('order app', () => {
     expect(sample('order_settlement_latency_seconds_count{').some((l) => l.includes('status="CONFIRMED"') && !l.endsWith(' 0'))).toBe(true);
     expect(sample('outbox_backlog_events{')).toHaveLength(1);
     expect(sample('consumer_lag{').length).toBeGreaterThan(0);
+    expect(sample('consumer_messages_total{').some((l) => l.includes('topic="payment.completed"') && l.includes('outcome="handled"'))).toBe(true);
   });
 
   it('dead-letters a payment event for an unknown order after its retries, and keeps consuming', async () => {

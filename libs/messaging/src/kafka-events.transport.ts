@@ -1,4 +1,5 @@
 import { AppName, deadLetterTopic, EventEnvelope, parseEvent } from '@lib/events';
+import { withLogContext } from '@lib/logging';
 import { ConsumedMessage, ConsumerRunner, DurableProducer, KafkaConnectionOptions, ProcessingControl, ProcessOutcome } from '@lib/kafka';
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
@@ -29,9 +30,16 @@ export interface EventsTransportOptions {
   maxRetryBackoffMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** Told about every outcome as it happens (metrics). */
+  observer?: ConsumerObserver;
 }
 
 export type ConsumeOutcome = 'handled' | 'duplicate' | 'retried' | 'dead_lettered';
+
+/** Receives each message outcome; `durationMs` (taken → committed) comes with `handled` and `duplicate`. */
+export interface ConsumerObserver {
+  onOutcome(topic: string, outcome: ConsumeOutcome, durationMs?: number): void;
+}
 
 /** Counters and state for readiness and metrics. */
 export interface ConsumerStats {
@@ -114,7 +122,8 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
         heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 3000,
         fromBeginning: true,
       });
-      await this.runner.start((message, control) => this.process(message, control));
+      // Every log line written while a message is handled names it.
+      await this.runner.start((message, control) => withLogContext({ topic: message.topic }, () => this.process(message, control)));
       this.log.log(`consumer group "${this.groupId}" subscribed to ${this.topics().join(', ')}`);
       callback();
     } catch (error) {
@@ -163,6 +172,20 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
       return this.reject(message, control, { kind: 'unexpected_type', message: `no handler for ${message.topic}`, attempts: 0 });
     }
 
+    const orderId = (event.data as { orderId?: string }).orderId;
+    return withLogContext({ correlationId: event.correlationId, eventId: event.id, orderId }, () =>
+      this.handle(message, event, handler, control, started),
+    );
+  }
+
+  /** Runs a valid event's handler: retries, waiting out outages, dead-lettering when out of attempts. */
+  private async handle(
+    message: ConsumedMessage,
+    event: EventEnvelope,
+    handler: MessageHandler,
+    control: ProcessingControl,
+    started: number,
+  ): Promise<ProcessOutcome> {
     // Attempts survive the partition being paused and the message fetched again (see below).
     const slot = `${message.topic}|${message.partition}`;
     const previous = this.failedAttempts.get(slot);
@@ -172,8 +195,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
         const duplicate = await this.handleOnce(handler, message, event, attempt);
         this.failedAttempts.delete(slot);
         this.waitingFor = null;
-        this.count(message.topic, duplicate ? 'duplicate' : 'handled');
-        this.latency(Date.now() - started);
+        this.record(message.topic, duplicate ? 'duplicate' : 'handled', Date.now() - started);
         return 'done';
       } catch (error) {
         if (!control.isActive()) return 'abort';
@@ -189,7 +211,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
           this.failedAttempts.delete(slot);
           return this.reject(message, control, { kind: 'handler_error', message: describe(error), attempts: attempt }, event);
         }
-        this.count(message.topic, 'retried');
+        this.record(message.topic, 'retried');
         const delay = Math.min(this.maxRetryBackoffMs, this.retryBackoffMs * 2 ** (attempt - 1));
         this.log.warn(`${event.type} ${event.id} failed (attempt ${attempt}/${this.maxAttempts}), retrying in ${delay} ms: ${describe(error)}`);
         // Retry by pausing this partition, not by sleeping here: a sleeping batch
@@ -235,7 +257,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
       }
     }
     this.waitingFor = null;
-    this.count(message.topic, 'dead_lettered');
+    this.record(message.topic, 'dead_lettered');
     this.log.warn(
       `dead-lettered ${message.topic}[${message.partition}]@${message.offset} to ${dlq}: ${reason.kind}: ${reason.message}` +
         (event ? ` (event ${event.id}, correlationId ${event.correlationId})` : ''),
@@ -273,14 +295,14 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
     return control.isActive();
   }
 
-  private count(topic: string, outcome: ConsumeOutcome): void {
+  private record(topic: string, outcome: ConsumeOutcome, durationMs?: number): void {
     const c = (this.counts[topic] ??= { handled: 0, duplicate: 0, retried: 0, dead_lettered: 0 });
     c[outcome]++;
-  }
-
-  private latency(ms: number): void {
-    this.latencies.push(ms);
-    if (this.latencies.length > 10_000) this.latencies.splice(0, this.latencies.length - 10_000);
+    if (durationMs !== undefined) {
+      this.latencies.push(durationMs);
+      if (this.latencies.length > 10_000) this.latencies.splice(0, this.latencies.length - 10_000);
+    }
+    this.options.observer?.onOutcome(topic, outcome, durationMs);
   }
 }
 

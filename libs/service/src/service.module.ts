@@ -23,7 +23,7 @@ import { CommonEnv } from './config/common-env';
 import { validateEnv } from './config/validate-env';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
-import { ServiceMetrics } from './metrics/service-metrics';
+import { ScrapedMetrics, ServiceMetrics } from './metrics/service-metrics';
 import { kafkaConnection, SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition } from './service-definition';
 
 /**
@@ -89,7 +89,7 @@ export class ServiceModule {
       KafkaProbeLifecycle,
       {
         provide: KafkaEventsTransport,
-        useFactory: (e: E, dataSource: DataSource) =>
+        useFactory: (e: E, dataSource: DataSource, metrics: ServiceMetrics) =>
           new KafkaEventsTransport(
             {
               app: definition.app,
@@ -98,10 +98,11 @@ export class ServiceModule {
               maxAttempts: e.CONSUMER_MAX_ATTEMPTS,
               retryBackoffMs: e.CONSUMER_RETRY_BACKOFF_MS,
               maxRetryBackoffMs: e.CONSUMER_MAX_RETRY_BACKOFF_MS,
+              observer: metrics,
             },
             dataSource,
           ),
-        inject: [SERVICE_ENV, DataSource],
+        inject: [SERVICE_ENV, DataSource, ServiceMetrics],
       },
       OutboxWriter,
       { provide: APP_FILTER, useClass: TransportAwareExceptionFilter },
@@ -124,7 +125,7 @@ export class ServiceModule {
         },
       );
     }
-    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer, ServiceMetrics);
+    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer, ServiceMetrics, ScrapedMetrics);
 
     return {
       module: ServiceModule,

@@ -1,21 +1,20 @@
 import { KafkaProbe } from '@lib/kafka';
-import { KafkaEventsTransport } from '@lib/messaging';
+import { ConsumeOutcome, ConsumerObserver, KafkaEventsTransport } from '@lib/messaging';
 import { OutboxRelay } from '@lib/outbox';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SERVICE_DEFINITION, ServiceDefinition } from '../service-definition';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
- * The app's Prometheus registry, served at `/metrics`. Every series carries
- * `app`. Counters and histograms are fed as things happen (the relay's and
- * the consumer's observers, the HTTP middleware); gauges that cost a query —
- * outbox backlog, consumer lag — are read when Prometheus scrapes.
- * Apps add their own series (e.g. the payment breaker) to `registry`.
+ * The app's Prometheus registry, served at `/metrics`; every series carries
+ * `app`. Counters and histograms are fed as things happen: the consumer and
+ * the outbox relay report to it as observers, the HTTP middleware times
+ * requests. Apps add their own series (e.g. the payment breaker) to `registry`.
  */
 @Injectable()
-export class ServiceMetrics {
+export class ServiceMetrics implements ConsumerObserver {
   readonly registry = new Registry();
 
   readonly httpRequests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
@@ -28,18 +27,43 @@ export class ServiceMetrics {
   readonly consumed = new Counter({ name: 'consumer_messages_total', help: 'Consumed messages by topic and outcome (handled, duplicate, retried, dead_lettered)', labelNames: ['topic', 'outcome'], registers: [this.registry] });
   readonly handleDuration = new Histogram({ name: 'consumer_handle_duration_seconds', help: 'Time from a message taken to its handler transaction committed', labelNames: ['topic'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
+  constructor(@Inject(SERVICE_DEFINITION) definition: ServiceDefinition) {
+    this.registry.setDefaultLabels({ app: definition.app });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  onOutcome(topic: string, outcome: ConsumeOutcome, durationMs?: number): void {
+    this.consumed.inc({ topic, outcome });
+    if (durationMs !== undefined) this.handleDuration.observe({ topic }, durationMs / 1000);
+  }
+
+  onPublished(latenciesMs: readonly number[]): void {
+    this.outboxPublished.inc(latenciesMs.length);
+    for (const ms of latenciesMs) this.outboxPublishLatency.observe(ms / 1000);
+  }
+
+  onParked(): void {
+    this.outboxParked.inc();
+  }
+}
+
+/**
+ * Gauges that cost a query — outbox backlog and age, consumer lag — read
+ * when Prometheus scrapes rather than kept up to date.
+ */
+@Injectable()
+export class ScrapedMetrics implements OnModuleInit {
   constructor(
-    @Inject(SERVICE_DEFINITION) definition: ServiceDefinition,
+    private readonly metrics: ServiceMetrics,
+    @Inject(SERVICE_DEFINITION) private readonly definition: ServiceDefinition,
     private readonly probe: KafkaProbe,
     @Optional() private readonly transport?: KafkaEventsTransport,
     @Optional() private readonly relay?: OutboxRelay,
-  ) {
-    this.registry.setDefaultLabels({ app: definition.app });
-    collectDefaultMetrics({ register: this.registry });
-    this.registerScrapedGauges(definition);
-  }
+  ) {}
 
-  private registerScrapedGauges(definition: ServiceDefinition): void {
+  onModuleInit(): void {
+    const registry = this.metrics.registry;
+    const definition = this.definition;
     const relay = this.relay;
     if (relay) {
       // Both gauges come from one query per scrape.
@@ -47,7 +71,7 @@ export class ServiceMetrics {
       new Gauge({
         name: 'outbox_backlog_events',
         help: 'Outbox events not yet published (parked ones excluded)',
-        registers: [this.registry],
+        registers: [registry],
         async collect() {
           const b = await backlog();
           if (b) this.set(b.pending);
@@ -56,7 +80,7 @@ export class ServiceMetrics {
       new Gauge({
         name: 'outbox_oldest_pending_age_seconds',
         help: 'Age of the oldest unpublished outbox event',
-        registers: [this.registry],
+        registers: [registry],
         async collect() {
           const b = await backlog();
           if (b) this.set(b.oldestPendingAgeSeconds);
@@ -70,7 +94,7 @@ export class ServiceMetrics {
         name: 'consumer_lag',
         help: 'Messages not yet consumed by this app\'s group, per partition',
         labelNames: ['topic', 'partition'],
-        registers: [this.registry],
+        registers: [registry],
         async collect() {
           const topics = transport.topics();
           if (topics.length === 0) return;
