@@ -174,6 +174,8 @@ describe('order app', () => {
     expect(sample('http_requests_total{').some((l) => l.includes('route="/orders"') && l.includes('status="201"'))).toBe(true);
     expect(sample('order_settlement_latency_seconds_count{').some((l) => l.includes('status="CONFIRMED"') && !l.endsWith(' 0'))).toBe(true);
     expect(sample('outbox_backlog_events{')).toHaveLength(1);
+    expect(sample('outbox_published_total{').some((l) => !l.endsWith(' 0'))).toBe(true);
+    expect(sample('outbox_publish_latency_seconds_count{').some((l) => !l.endsWith(' 0'))).toBe(true);
     expect(sample('consumer_lag{').length).toBeGreaterThan(0);
     expect(sample('consumer_messages_total{').some((l) => l.includes('topic="payment.completed"') && l.includes('outcome="handled"'))).toBe(true);
   });

@@ -30,6 +30,14 @@ export interface OutboxRelayOptions {
   /** Advisory-lock key that elects the single active relay of a database. */
   lockKey?: number;
   logger?: OutboxRelayLogger;
+  /** Told about publishes and parked rows as they happen (metrics). */
+  observer?: OutboxObserver;
+}
+
+/** Receives the relay's outcomes: publish latencies (row insert → broker ack) per acknowledged row, and each parked row. */
+export interface OutboxObserver {
+  onPublished(latenciesMs: readonly number[]): void;
+  onParked(): void;
 }
 
 interface OutboxRow {
@@ -295,6 +303,7 @@ export class OutboxRelay {
         [row.id, attempts, message],
       );
       this.counters.parkedTotal++;
+      this.options.observer?.onParked();
       this.logger.error(
         `outbox row ${row.id} (event ${row.event_id}, ${row.topic}) parked after ${attempts} failed publishes: ${message}`,
       );
@@ -312,9 +321,11 @@ export class OutboxRelay {
     const ackAt = Date.now();
     this.counters.publishedTotal += rows.length;
     this.counters.lastPublishAt = new Date(ackAt);
+    const latencies = rows.map((row) => ackAt - row.created_at.getTime());
     const samples = this.counters.recentLatenciesMs;
-    for (const row of rows) samples.push(ackAt - row.created_at.getTime());
+    samples.push(...latencies);
     if (samples.length > LATENCY_SAMPLES) samples.splice(0, samples.length - LATENCY_SAMPLES);
+    this.options.observer?.onPublished(latencies);
   }
 
   private async recover(error: unknown): Promise<void> {

@@ -112,7 +112,7 @@ export class ServiceModule {
         { provide: DurableProducer, useFactory: (e: E) => new DurableProducer(kafkaConnection(definition.app, e, '-outbox')), inject: [SERVICE_ENV] },
         {
           provide: OutboxRelay,
-          useFactory: (e: E, producer: DurableProducer) =>
+          useFactory: (e: E, producer: DurableProducer, metrics: ServiceMetrics) =>
             new OutboxRelay({
               connectionString: definition.databaseUrl(e),
               publisher: producer,
@@ -120,8 +120,9 @@ export class ServiceModule {
               pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
               maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
               logger: new Logger('OutboxRelay'),
+              observer: metrics,
             }),
-          inject: [SERVICE_ENV, DurableProducer],
+          inject: [SERVICE_ENV, DurableProducer, ServiceMetrics],
         },
       );
     }

@@ -1,6 +1,6 @@
 import { KafkaProbe } from '@lib/kafka';
 import { ConsumeOutcome, ConsumerObserver, KafkaEventsTransport } from '@lib/messaging';
-import { OutboxRelay } from '@lib/outbox';
+import { OutboxObserver, OutboxRelay } from '@lib/outbox';
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SERVICE_DEFINITION, ServiceDefinition } from '../service-definition';
@@ -14,7 +14,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * requests. Apps add their own series (e.g. the payment breaker) to `registry`.
  */
 @Injectable()
-export class ServiceMetrics implements ConsumerObserver {
+export class ServiceMetrics implements ConsumerObserver, OutboxObserver {
   readonly registry = new Registry();
 
   readonly httpRequests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
