@@ -1,8 +1,8 @@
-import { createEvent, EventEnvelope, EventTypes } from '@lib/events';
+import { createEvent, deadLetterTopic, EventEnvelope, EventTypes } from '@lib/events';
 import { DurableProducer } from '@lib/kafka';
 import { KafkaEventsTransport } from '@lib/messaging';
 import { bootstrapService } from '@lib/service';
-import { createTestDatabase, eventually, startPrivateKafka } from '@lib/testing';
+import { createTestDatabase, eventually, startPrivateKafka, TopicRecorder } from '@lib/testing';
 import { INestApplication } from '@nestjs/common';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -61,6 +61,7 @@ describe('notification app', () => {
   let db: { url: string; drop: () => Promise<void> };
   let webhook: Awaited<ReturnType<typeof startWebhook>>;
   let producer: DurableProducer;
+  let recorder: TopicRecorder;
   let sql: Client;
   const savedEnv = { ...process.env };
 
@@ -79,6 +80,7 @@ describe('notification app', () => {
       LOG_LEVEL: 'warn',
     });
     producer = new DurableProducer({ brokers: kafka.brokers, clientId: 'notification-e2e' });
+    recorder = await TopicRecorder.start([deadLetterTopic('notification')], kafka.brokers);
     app = await bootstrapService(NotificationModule, notificationService, { port: 0 });
     http = request(app.getHttpServer());
     sql = new Client({ connectionString: db.url });
@@ -87,7 +89,7 @@ describe('notification app', () => {
 
   afterAll(async () => {
     await app?.close();
-    await Promise.all([producer?.disconnect(), sql?.end(), webhook?.close()]);
+    await Promise.all([producer?.disconnect(), recorder?.stop(), sql?.end(), webhook?.close()]);
     await Promise.all([kafka?.stop(), db?.drop()]);
     process.env = savedEnv;
   }, 60_000);
@@ -188,5 +190,22 @@ describe('notification app', () => {
     await eventually(() => handled(confirmed.id), { what: 'event handled' });
     expect(webhookCallsFor(confirmed.id).map((c) => c.status)).toEqual([500, 500, 500, 500, 204]);
     expect(await rowsOf(confirmed.data.orderId)).toHaveLength(2);
+  });
+
+  it('dead-letters an event whose webhook never accepts after its attempts, keeps no notification of it, and keeps consuming', async () => {
+    const { cancelled } = journey();
+    const next = journey().created;
+    webhook.failNext(cancelled.id, 1000);
+    await publish(cancelled);
+
+    const [letter] = await recorder.waitFor(1, (m) => m.key?.toString() === cancelled.data.orderId);
+    expect(letter.headers).toMatchObject({ 'dlq-original-topic': EventTypes.OrderCancelled, 'dlq-error-kind': 'handler_error', 'dlq-attempts': '3' });
+    expect(letter.headers['dlq-error-message']).toContain('webhook answered 500');
+    // 3 attempts x (1 try + 2 retries); the log channel's row rolled back with the failed webhook's.
+    expect(webhookCallsFor(cancelled.id)).toHaveLength(9);
+    expect(await rowsOf(cancelled.data.orderId)).toEqual([]);
+
+    await publish(next);
+    await eventually(() => rowsOf(next.data.orderId), { accept: (r) => r.length === 2, what: 'next event notified' });
   });
 });

@@ -148,6 +148,20 @@ describe('payment app', () => {
     expect(recorder.messages.filter((m) => m.topic === deadLetterTopic('payment'))).toHaveLength(0);
   });
 
+  it('dead-letters an order.created whose total disagrees with its lines at once, without a payment, and keeps consuming', async () => {
+    const order = orderCreated(2500);
+    const tampered = { ...order, data: { ...order.data, totalAmount: 1 } }; // would charge the wrong amount
+    const next = orderCreated(2600);
+    await producer.send([{ topic: Topics.OrderCreated, key: order.data.orderId, value: JSON.stringify(tampered) }]);
+    await publish(next);
+
+    const [letter] = await recorder.waitFor(1, (m) => m.topic === deadLetterTopic('payment') && m.key?.toString() === order.data.orderId);
+    expect(letter.headers).toMatchObject({ 'dlq-error-kind': 'invalid_data', 'dlq-attempts': '0', 'dlq-original-topic': Topics.OrderCreated });
+    expect(letter.headers['dlq-error-message']).toContain('totalAmount');
+    expect(await paymentsOf(order.data.orderId)).toHaveLength(0);
+    await recorder.waitFor(1, (m) => m.topic === Topics.PaymentCompleted && m.key?.toString() === next.data.orderId);
+  });
+
   it('lists the payments of an order, and answers 400 to a malformed order id', async () => {
     const order = orderCreated(LIMIT * 2);
     await publish(order);
