@@ -1,4 +1,4 @@
-import { SERVICE_ENV, ServiceModule } from '@lib/service';
+import { SERVICE_ENV, ServiceMetrics, ServiceModule } from '@lib/service';
 import { Module } from '@nestjs/common';
 import { PaymentEnv } from './config/payment.env';
 import { paymentService } from './payment.definition';
@@ -6,6 +6,7 @@ import { AuthorizePaymentHandler } from './payments/application/authorize-paymen
 import { PaymentsController } from './payments/api/http/payments.controller';
 import { OrderEventsConsumer } from './payments/api/messaging/order-events.consumer';
 import { PAYMENT_GATEWAY } from './payments/domain/payment';
+import { registerBreakerStateMetric } from './payments/infrastructure/breaker-state.metric';
 import { ResilientPaymentGateway } from './payments/infrastructure/resilient-payment.gateway';
 import { SimulatedPaymentGateway } from './payments/infrastructure/simulated-payment.gateway';
 
@@ -23,14 +24,17 @@ import { SimulatedPaymentGateway } from './payments/infrastructure/simulated-pay
     {
       // A real provider's adapter replaces the simulator here; the resilience wrapper stays.
       provide: PAYMENT_GATEWAY,
-      useFactory: (env: PaymentEnv, simulator: SimulatedPaymentGateway) =>
-        new ResilientPaymentGateway(simulator, {
+      useFactory: (env: PaymentEnv, simulator: SimulatedPaymentGateway, metrics: ServiceMetrics) => {
+        const gateway = new ResilientPaymentGateway(simulator, {
           timeoutMs: env.PAYMENT_GATEWAY_TIMEOUT_MS,
           retries: env.PAYMENT_GATEWAY_RETRIES,
           errorThresholdPercentage: env.PAYMENT_BREAKER_ERROR_PERCENT,
           resetTimeoutMs: env.PAYMENT_BREAKER_RESET_MS,
-        }),
-      inject: [SERVICE_ENV, SimulatedPaymentGateway],
+        });
+        registerBreakerStateMetric(metrics.registry, gateway);
+        return gateway;
+      },
+      inject: [SERVICE_ENV, SimulatedPaymentGateway, ServiceMetrics],
     },
   ],
 })
