@@ -1,4 +1,5 @@
-import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import { Logger } from '@nestjs/common';
+import { logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 
 /** How to reach the cluster; the only Kafka settings an app needs to know. */
 export interface KafkaConnectionOptions {
@@ -25,8 +26,34 @@ export function toKafkaJsConfig(options: KafkaConnectionOptions): KafkaConfig {
     sasl: options.sasl as SASLOptions | undefined,
     connectionTimeout: options.connectionTimeout ?? 3000,
     requestTimeout: options.requestTimeout ?? 30000,
-    // kafkajs logs through its own logger; our callers log what matters.
-    logLevel: 1,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaJsLogCreator,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+  };
+}
+
+const kafkaJsLogger = new Logger('kafkajs');
+
+/**
+ * Said at every producer start because DurableProducer bounds its retries on
+ * purpose (a send must fail during an outage so that the outbox relay backs
+ * off and can shut down); the producer is replaced after any failure, which
+ * keeps idempotence within each producer's life. Logged at debug level.
+ */
+const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer'];
+
+/**
+ * kafkajs's own log lines go through the app's logger (JSON or pretty, with
+ * the request/message context) instead of raw console JSON. Its ERROR lines
+ * are mostly connection retries it recovers from by itself, and the code that
+ * gives up says so at its own level, so they are written as warnings.
+ */
+function kafkaJsLogCreator() {
+  return ({ namespace, level, log }: LogEntry) => {
+    const { message, broker, groupId, error } = log as { message: string; broker?: string; groupId?: string; error?: string };
+    const where = [broker && `broker ${broker}`, groupId && `group ${groupId}`].filter(Boolean).join(', ');
+    const line = `[${namespace}] ${message}${error && !message.includes(error) ? `: ${error}` : ''}${where ? ` (${where})` : ''}`;
+    if (level <= logLevel.WARN && !EXPECTED_WARNINGS.some((w) => message.startsWith(w))) kafkaJsLogger.warn(line);
+    else kafkaJsLogger.debug(line);
   };
 }

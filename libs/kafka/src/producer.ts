@@ -1,4 +1,4 @@
-import { CompressionTypes, Kafka, Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, Producer } from 'kafkajs';
 import { KafkaConnectionOptions, toKafkaJsConfig } from './kafka-config';
 
 /** A message as our code sees it: bytes or text, string headers. */
@@ -75,6 +75,9 @@ export class DurableProducer {
       const producer = this.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
+        // murmur2 on the key, like the Java clients (and kafka-console-producer):
+        // a key lands on the same partition whoever produces it.
+        createPartitioner: Partitioners.DefaultPartitioner,
         allowAutoTopicCreation: false,
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3000 },
       });
