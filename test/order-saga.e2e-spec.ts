@@ -63,18 +63,19 @@ describe('order saga across the three apps', () => {
   };
 
   beforeAll(async () => {
-    const [broker, order, payment, notification] = await Promise.all([
-      startPrivateKafka('e2e-saga', BROKER_PORT),
-      createTestDatabase('saga_orders'),
-      createTestDatabase('saga_payments'),
-      createTestDatabase('saga_notifications'),
+    // Each resource is kept as soon as it exists, so that afterAll releases it even when another one failed.
+    const setup = await Promise.allSettled([
+      startPrivateKafka('e2e-saga', BROKER_PORT).then((broker) => (kafka = broker)),
+      createTestDatabase('saga_orders').then((db) => (dbs.order = db)),
+      createTestDatabase('saga_payments').then((db) => (dbs.payment = db)),
+      createTestDatabase('saga_notifications').then((db) => (dbs.notification = db)),
       // Built one after the other: parallel webpack runs on a small machine only fight for the CPU.
       (async () => {
         for (const app of ['order', 'payment', 'notification'] as const) bundles[app] = await buildSnapshot(app, 'order-saga');
       })(),
     ]);
-    kafka = broker;
-    Object.assign(dbs, { order, payment, notification });
+    const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const app of ['order', 'payment', 'notification'] as const) {
       sql[app] = new Client({ connectionString: dbs[app].url });
       await sql[app].connect();
