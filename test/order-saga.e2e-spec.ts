@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { RunningApp, stopApp, waitUntilReady } from '../scripts/run/app-process';
-import { buildSnapshot, startSnapshot } from './support/app-snapshot';
+import { RunningApp, startApp, stopApp, waitUntilReady } from '../scripts/run/app-process';
+import { buildSnapshot } from './support/app-snapshot';
 
 jest.setTimeout(120_000);
 
@@ -56,7 +56,7 @@ describe('order saga across the three apps', () => {
   const launch = async (name: string, app: AppName, env: Record<string, string> = {}) => {
     const lines: string[] = [];
     logs.set(name, lines);
-    const proc = startSnapshot(app, bundles[app], { env: { ...baseEnv(), ...env }, onLine: (line) => lines.push(line) });
+    const proc = startApp(app, { bundle: bundles[app], env: { ...baseEnv(), ...env }, onLine: (line) => lines.push(line) });
     running.set(name, proc);
     await waitUntilReady(proc, 90_000);
     return proc;

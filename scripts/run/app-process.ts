@@ -9,7 +9,13 @@ export const DEFAULT_PORTS: Record<AppName, number> = { order: 3001, payment: 30
 
 /** Builds one app with the Nest CLI (webpack bundle in dist/apps/<app>/main.js), as `nest build <app>` does. */
 export async function buildApp(app: AppName): Promise<string> {
-  await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'nest'), ['build', app], { cwd: ROOT });
+  try {
+    await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'nest'), ['build', app], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    // The compiler's report is at the end of its output.
+    const e = error as { stdout?: string; stderr?: string };
+    throw new Error(`nest build ${app} failed:\n${[e.stdout, e.stderr].filter(Boolean).join('\n').slice(-3000)}`);
+  }
   const bundle = join(ROOT, 'dist', 'apps', app, 'main.js');
   if (!existsSync(bundle)) throw new Error(`nest build ${app} produced no ${bundle}`);
   return bundle;
@@ -26,13 +32,17 @@ export interface RunningApp {
 
 /**
  * Starts a built app as its own process — exactly what `node dist/apps/<app>/main.js`
- * or `nest start <app>` runs — with extra environment variables.
+ * or `nest start <app>` runs — with extra environment variables; `bundle`
+ * runs a copy of the bundle instead (see test/support/app-snapshot.ts).
  * Output lines are handed to `onLine`, prefixed by the caller as it likes.
  */
-export function startApp(app: AppName, options: { env?: Record<string, string>; onLine?: (line: string) => void } = {}): RunningApp {
+export function startApp(
+  app: AppName,
+  options: { env?: Record<string, string>; onLine?: (line: string) => void; bundle?: string } = {},
+): RunningApp {
   const portVar = `${app.toUpperCase()}_PORT`;
   const port = Number(options.env?.[portVar] ?? process.env[portVar] ?? DEFAULT_PORTS[app]);
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js')], {
+  const child = spawn(process.execPath, [options.bundle ?? join(ROOT, 'dist', 'apps', app, 'main.js')], {
     cwd: ROOT,
     env: { ...process.env, [portVar]: String(port), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
 export type PaymentDecision = { approved: true } | { approved: false; reason: string };
 
 export interface AuthorizationRequest {
+  /** Stable per order (see paymentIdFor): the gateway's idempotency key. */
   paymentId: string;
   orderId: string;
   amount: number;

@@ -1,9 +1,9 @@
 import { createEvent, EventTypes, OrderCreatedV1 } from '@lib/events';
 import { OutboxWriter } from '@lib/outbox';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { PAYMENT_GATEWAY, PaymentGateway, PaymentStatus } from '../../domain/payment';
+import { paymentIdFor } from '../../domain/payment-id';
 import { PaymentRecord } from '../../infrastructure/payment.record';
 
 /**
@@ -27,7 +27,7 @@ export class AuthorizePaymentHandler {
       this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`);
       return;
     }
-    const paymentId = randomUUID();
+    const paymentId = paymentIdFor(order.orderId);
     const decision = await this.gateway.authorize({ paymentId, orderId: order.orderId, amount: order.totalAmount, currency: order.currency });
 
     const payment = tx.create(PaymentRecord, {
