@@ -4,9 +4,7 @@
  * the apps' PostgreSQL databases. `npm run infra:up|down|status|fetch`.
  */
 import { ALL_TOPICS } from '@lib/events/topics';
-import { ensureTopics, waitForKafka } from '@lib/kafka/admin';
-import { Kafka } from 'kafkajs';
-import { toKafkaJsConfig } from '@lib/kafka/kafka-config';
+import { ensureTopics, listTopics, waitForKafka } from '@lib/kafka/admin';
 import { MAIN_BROKER, brokerPid, brokerPorts, knownBrokers, startBroker, stopBroker } from './broker';
 import { databaseUrls, infraKafkaConnection, isLocalMainBroker, kafkaBrokers, topicPartitions } from './config';
 import { compose, dockerRequested, dockerUsable } from './docker';
@@ -153,14 +151,8 @@ export async function infraStatus(): Promise<InfraStatus> {
   const kafkaReady = await kafkaAnswers(brokers, 3_000);
   let missingTopics: string[] = [...ALL_TOPICS];
   if (kafkaReady) {
-    const admin = new Kafka(toKafkaJsConfig(infraKafkaConnection(brokers))).admin();
-    try {
-      await admin.connect();
-      const present = new Set(await admin.listTopics());
-      missingTopics = ALL_TOPICS.filter((t) => !present.has(t));
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    const present = new Set(await listTopics(infraKafkaConnection(brokers)));
+    missingTopics = ALL_TOPICS.filter((t) => !present.has(t));
   }
   const postgres = [];
   for (const url of Object.values(databaseUrls())) {

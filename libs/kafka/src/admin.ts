@@ -132,3 +132,14 @@ export async function ensureTopics(
     return { created, existing, partitionMismatch };
   });
 }
+
+/** Names of the topics the cluster has. */
+export async function listTopics(conn: KafkaConnectionOptions): Promise<string[]> {
+  const admin = new Kafka(toKafkaJsConfig(conn)).admin();
+  try {
+    await admin.connect();
+    return await admin.listTopics();
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
