@@ -1,6 +1,7 @@
 import { AppName, deadLetterTopic, EventEnvelope, parseEvent } from '@lib/events';
 import { withLogContext } from '@lib/logging';
 import { ConsumedMessage, ConsumerRunner, DurableProducer, KafkaConnectionOptions, ProcessingControl, ProcessOutcome } from '@lib/kafka';
+import { withConsumerSpan } from '@lib/tracing';
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
@@ -222,19 +223,41 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
     }
   }
 
-  /** Runs the handler in one transaction with the inbox row; true when the event was already handled. */
+  /**
+   * Runs the handler in one transaction with the inbox row; true when the event was already handled.
+   * With tracing on, the attempt is a CONSUMER span, the child of the message's `traceparent`:
+   * outbox rows the handler writes carry this span on, so one order stays one trace.
+   */
   private async handleOnce(handler: MessageHandler, message: ConsumedMessage, event: EventEnvelope, attempt: number): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
-      const inserted: unknown[] = await manager.query(
-        `INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING event_id`,
-        [this.groupId, event.id, event.type, message.topic, message.partition, message.offset],
-      );
-      if (inserted.length === 0) return true;
-      const context = new KafkaEventContext([message, event, manager, attempt]);
-      await lastValueFrom(this.transformToObservable(await handler(event, context)), { defaultValue: undefined });
-      return false;
-    });
+    const trace = {
+      app: this.options.app,
+      topic: message.topic,
+      headers: message.headers,
+      attributes: {
+        'messaging.consumer.group.name': this.groupId,
+        'messaging.destination.partition.id': String(message.partition),
+        'messaging.kafka.offset': Number(message.offset),
+        'messaging.message.id': event.id,
+        'app.correlation_id': event.correlationId,
+        'app.attempt': attempt,
+      },
+    };
+    return withConsumerSpan(trace, (span) =>
+      this.dataSource.transaction(async (manager) => {
+        const inserted: unknown[] = await manager.query(
+          `INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING event_id`,
+          [this.groupId, event.id, event.type, message.topic, message.partition, message.offset],
+        );
+        if (inserted.length === 0) {
+          span.setAttribute('app.duplicate', true);
+          return true;
+        }
+        const context = new KafkaEventContext([message, event, manager, attempt]);
+        await lastValueFrom(this.transformToObservable(await handler(event, context)), { defaultValue: undefined });
+        return false;
+      }),
+    );
   }
 
   /** Dead-letters a message, waiting out a broker outage first; the consumer then moves on. */

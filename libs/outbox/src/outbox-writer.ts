@@ -1,4 +1,5 @@
 import { assertValidEvent, EventEnvelope, eventHeaders } from '@lib/events';
+import { currentTraceparent } from '@lib/tracing';
 import { EntityManager } from 'typeorm';
 
 /**
@@ -8,6 +9,10 @@ import { EntityManager } from 'typeorm';
  *
  * The event is validated against its class in `@lib/events` first; an invalid
  * event throws `InvalidEventError`, which rolls the caller's transaction back.
+ *
+ * With tracing on, each row stores the active span's `traceparent` (the HTTP
+ * request's or the consumed message's), which the relay publishes as a Kafka
+ * header: the consumer continues the writer's trace.
  */
 export class OutboxWriter {
   async write(tx: EntityManager, event: EventEnvelope, extraHeaders: Record<string, string> = {}): Promise<void> {
@@ -18,6 +23,7 @@ export class OutboxWriter {
     if (!tx.queryRunner?.isTransactionActive) {
       throw new Error('OutboxWriter needs the EntityManager of an open transaction');
     }
+    const traceparent = currentTraceparent();
     for (const event of events) {
       assertValidEvent(event);
       await tx.query(
@@ -29,7 +35,7 @@ export class OutboxWriter {
           event.type,
           (event.data as { orderId: string }).orderId,
           JSON.stringify(event),
-          JSON.stringify({ ...eventHeaders(event), ...extraHeaders }),
+          JSON.stringify({ ...eventHeaders(event, traceparent), ...extraHeaders }),
         ],
       );
     }

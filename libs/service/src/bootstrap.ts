@@ -1,5 +1,6 @@
 import { connectEventsTransport, KafkaEventsTransport } from '@lib/messaging';
 import { ContextLogger } from '@lib/logging';
+import { httpTracingMiddleware, initTracing, tracesUrl } from '@lib/tracing';
 import { BadRequestException, INestApplication, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -41,9 +42,13 @@ export async function bootstrapService<E extends CommonEnv>(
 ): Promise<INestApplication> {
   const env = loadEnvOrExit(definition);
   const logger = new ContextLogger(definition.app, env.LOG_FORMAT, env.LOG_LEVEL);
+  if (initTracing({ serviceName: definition.app, otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT }) && env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    logger.log(`tracing on: spans go to ${tracesUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT)}`);
+  }
   const app = await NestFactory.create(rootModule, { logger, abortOnError: false });
   app.enableShutdownHooks();
   app.use(correlationMiddleware);
+  app.use(httpTracingMiddleware({ app: definition.app, attributes: (req) => ({ 'app.correlation_id': (req as { correlationId?: string }).correlationId }) }));
   app.use(httpMetricsMiddleware(app.get(ServiceMetrics)));
   app.useGlobalPipes(requestValidation());
 

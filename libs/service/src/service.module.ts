@@ -1,6 +1,7 @@
 import { DurableProducer, KafkaProbe } from '@lib/kafka';
 import { CreateInbox1732250000001, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
 import { CreateOutbox1732250000000, OutboxRelay, OutboxWriter } from '@lib/outbox';
+import { flushTracing } from '@lib/tracing';
 import {
   BeforeApplicationShutdown,
   DynamicModule,
@@ -60,6 +61,14 @@ class ShutdownAnnouncer implements BeforeApplicationShutdown, OnApplicationShutd
 
   onApplicationShutdown(): void {
     this.log.log(`stopped cleanly in ${Date.now() - this.started} ms`);
+  }
+}
+
+/** Exports the spans still buffered once the app has stopped (a no-op with tracing off). */
+@Injectable()
+class TracingLifecycle implements OnApplicationShutdown {
+  async onApplicationShutdown(): Promise<void> {
+    await flushTracing();
   }
 }
 
@@ -126,7 +135,7 @@ export class ServiceModule {
         },
       );
     }
-    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer, ServiceMetrics, ScrapedMetrics);
+    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer, TracingLifecycle, ServiceMetrics, ScrapedMetrics);
 
     return {
       module: ServiceModule,

@@ -58,4 +58,11 @@ export class CommonEnv {
   /** `json` for machines, `pretty` for people. */
   @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty' })
   LOG_FORMAT: 'json' | 'pretty' = 'pretty';
+
+  /**
+   * OTLP/HTTP base URL of a trace collector, e.g. `http://localhost:4318`
+   * (spans go to `<url>/v1/traces`). Empty: tracing off.
+   */
+  @Matches(/^(https?:\/\/\S+)?$/, { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be empty (tracing off) or an http(s) URL such as http://localhost:4318' })
+  OTEL_EXPORTER_OTLP_ENDPOINT: string = '';
 }
