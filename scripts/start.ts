@@ -31,7 +31,9 @@ async function main(): Promise<void> {
     stopping = true;
     say(`\n[start] ${signal}: stopping the apps …`);
     const codes = await Promise.all(running.map((r) => stopApp(r, 10_000)));
-    say(`[start] stopped (${running.map((r, i) => `${r.app}: ${codes[i]}`).join(', ')}); Kafka keeps running — npm run infra:down stops it`);
+    // Nest re-raises the signal after its graceful shutdown, so SIGTERM is a clean exit.
+    const how = (code: number | string) => (code === 'SIGTERM' || code === 0 ? 'stopped' : `exited ${code}`);
+    say(`[start] ${running.map((r, i) => `${r.app} ${how(codes[i])}`).join(', ')}; Kafka keeps running — npm run infra:down stops it`);
     process.exit(0);
   };
   process.on('SIGINT', () => void stopAll('SIGINT'));
