@@ -1,17 +1,15 @@
 import { startBroker, stopBroker } from '@infra';
 import { OutboxRelay } from '@lib/outbox';
-import { bootstrapService } from '@lib/service';
-import { createTestDatabase, eventually, startPrivateKafka } from '@lib/testing';
-import { INestApplication } from '@nestjs/common';
+import { eventually } from '@lib/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import request from 'supertest';
 import { notificationService } from '../apps/notification/src/notification.definition';
 import { NotificationModule } from '../apps/notification/src/notification.module';
 import { orderService } from '../apps/order/src/order.definition';
 import { OrderModule } from '../apps/order/src/order.module';
 import { paymentService } from '../apps/payment/src/payment.definition';
 import { PaymentModule } from '../apps/payment/src/payment.module';
+import { AppsUnderTest, startAppsUnderTest } from './support/apps-under-test';
 
 const BROKER = 'e2e-observability';
 const PORT = 29592;
@@ -30,12 +28,9 @@ function metricNames(expr: string): string[] {
  * run in this process on a broker of their own, which the last test stops.
  */
 describe('observability of the three apps', () => {
-  const apps: Record<'order' | 'payment' | 'notification', INestApplication> = {} as never;
-  const dbs: { drop: () => Promise<void> }[] = [];
-  let kafka: { brokers: string[]; stop: () => Promise<void> };
-  const savedEnv = { ...process.env };
-  const http = (app: keyof typeof apps) => request(apps[app].getHttpServer());
-  const metricsOf = async (app: keyof typeof apps) => (await http(app).get('/metrics').expect(200)).text;
+  let system: AppsUnderTest;
+  const http = (app: 'order' | 'payment' | 'notification') => system.http(app);
+  const metricsOf = async (app: 'order' | 'payment' | 'notification') => (await http(app).get('/metrics').expect(200)).text;
   const sampleValues = (text: string, name: string, filter = '') =>
     text
       .split('\n')
@@ -43,26 +38,20 @@ describe('observability of the three apps', () => {
       .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
 
   beforeAll(async () => {
-    kafka = await startPrivateKafka(BROKER, PORT);
-    const [orders, payments, notifications] = await Promise.all(['obs_orders', 'obs_payments', 'obs_notifications'].map(createTestDatabase));
-    dbs.push(orders, payments, notifications);
-    Object.assign(process.env, {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      ORDER_DATABASE_URL: orders.url,
-      PAYMENT_DATABASE_URL: payments.url,
-      NOTIFICATION_DATABASE_URL: notifications.url,
-      OUTBOX_MAX_PENDING_AGE_SECONDS: '3',
-      LOG_LEVEL: 'error',
-    });
-    apps.order = await bootstrapService(OrderModule, orderService, { port: 0 });
-    apps.payment = await bootstrapService(PaymentModule, paymentService, { port: 0 });
-    apps.notification = await bootstrapService(NotificationModule, notificationService, { port: 0 });
+    system = await startAppsUnderTest(
+      { broker: BROKER, port: PORT },
+      {
+        order: { module: OrderModule, definition: orderService },
+        payment: { module: PaymentModule, definition: paymentService },
+        notification: { module: NotificationModule, definition: notificationService },
+      },
+      { OUTBOX_MAX_PENDING_AGE_SECONDS: '3', LOG_LEVEL: 'error' },
+    );
   }, 180_000);
 
   afterAll(async () => {
-    for (const app of Object.values(apps)) await app?.close();
-    await Promise.all([kafka?.stop(), stopBroker(BROKER), ...dbs.map((db) => db.drop())]);
-    process.env = savedEnv;
+    await system?.stop();
+    await stopBroker(BROKER); // in case the last test left it stopped half-way
   }, 90_000);
 
   it('reports every app ready once database, Kafka, consumer and outbox are fine; liveness checks nothing else', async () => {
@@ -121,7 +110,7 @@ describe('observability of the three apps', () => {
   });
 
   it('answers 503 naming the outbox while the relay is stalled past the threshold, and 200 once it catches up', async () => {
-    const relay = apps.order.get(OutboxRelay);
+    const relay = system.app('order').get(OutboxRelay);
     await relay.stop();
     await http('order').post('/orders').send({ customerId: 'stall', currency: 'EUR', items: [{ sku: 'S', quantity: 1, unitPrice: 1 }] }).expect(201);
     const stalled = await eventually(() => http('order').get('/health/ready'), { accept: (r) => r.status === 503, what: 'order not ready', timeoutMs: 15_000 });

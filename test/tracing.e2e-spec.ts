@@ -1,18 +1,16 @@
 import 'reflect-metadata';
-import { bootstrapService } from '@lib/service';
-import { createTestDatabase, eventually, startPrivateKafka } from '@lib/testing';
+import { eventually } from '@lib/testing';
 import { initTracing, shutdownTracing } from '@lib/tracing';
-import { INestApplication } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
 import { notificationService } from '../apps/notification/src/notification.definition';
 import { NotificationModule } from '../apps/notification/src/notification.module';
 import { orderService } from '../apps/order/src/order.definition';
 import { OrderModule } from '../apps/order/src/order.module';
 import { paymentService } from '../apps/payment/src/payment.definition';
 import { PaymentModule } from '../apps/payment/src/payment.module';
+import { AppsUnderTest, startAppsUnderTest } from './support/apps-under-test';
 
 const BROKER = 'e2e-tracing';
 const PORT = 29692;
@@ -37,37 +35,26 @@ const JOURNEY = [
  */
 describe('tracing across the three apps', () => {
   const exporter = new InMemorySpanExporter();
-  const apps = {} as Record<App, INestApplication>;
-  const dbs: { drop: () => Promise<void> }[] = [];
-  let kafka: { brokers: string[]; stop: () => Promise<void> };
-  const savedEnv = { ...process.env };
-  const http = (app: App) => request(apps[app].getHttpServer());
+  let system: AppsUnderTest;
+  const http = (app: App) => system.http(app);
 
   beforeAll(async () => {
     // Before the apps boot: with a provider already registered, their own initTracing (no endpoint here) keeps it.
     initTracing({ serviceName: 'tracing-e2e', exporter });
-    kafka = await startPrivateKafka(BROKER, PORT);
-    const [orders, payments, notifications] = await Promise.all(['trace_orders', 'trace_payments', 'trace_notifications'].map(createTestDatabase));
-    dbs.push(orders, payments, notifications);
-    Object.assign(process.env, {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      ORDER_DATABASE_URL: orders.url,
-      PAYMENT_DATABASE_URL: payments.url,
-      NOTIFICATION_DATABASE_URL: notifications.url,
-      OUTBOX_POLL_INTERVAL_MS: '200',
-      OTEL_EXPORTER_OTLP_ENDPOINT: '',
-      LOG_LEVEL: 'error',
-    });
-    apps.order = await bootstrapService(OrderModule, orderService, { port: 0 });
-    apps.payment = await bootstrapService(PaymentModule, paymentService, { port: 0 });
-    apps.notification = await bootstrapService(NotificationModule, notificationService, { port: 0 });
+    system = await startAppsUnderTest(
+      { broker: BROKER, port: PORT },
+      {
+        order: { module: OrderModule, definition: orderService },
+        payment: { module: PaymentModule, definition: paymentService },
+        notification: { module: NotificationModule, definition: notificationService },
+      },
+      { OUTBOX_POLL_INTERVAL_MS: '200', OTEL_EXPORTER_OTLP_ENDPOINT: '', LOG_LEVEL: 'error' },
+    );
   }, 180_000);
 
   afterAll(async () => {
-    for (const app of Object.values(apps)) await app?.close();
-    await Promise.all([kafka?.stop(), ...dbs.map((db) => db.drop())]);
+    await system?.stop();
     await shutdownTracing();
-    process.env = savedEnv;
   }, 90_000);
 
   const label = (span: ReadableSpan) => `${span.attributes.app}: ${span.name}`;

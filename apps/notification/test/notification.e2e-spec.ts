@@ -1,14 +1,14 @@
 import { createEvent, deadLetterTopic, EventEnvelope, EventTypes } from '@lib/events';
 import { DurableProducer } from '@lib/kafka';
 import { KafkaEventsTransport } from '@lib/messaging';
-import { bootstrapService } from '@lib/service';
-import { createTestDatabase, eventually, startPrivateKafka, TopicRecorder } from '@lib/testing';
+import { eventually, TopicRecorder } from '@lib/testing';
 import { INestApplication } from '@nestjs/common';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
+import { AppsUnderTest, startAppsUnderTest } from '../../../test/support/apps-under-test';
 import { notificationService } from '../src/notification.definition';
 import { NotificationModule } from '../src/notification.module';
 
@@ -55,22 +55,17 @@ async function startWebhook(): Promise<{ url: string; calls: WebhookCall[]; fail
  * database, and a webhook receiver of the test's own.
  */
 describe('notification app', () => {
+  let system: AppsUnderTest;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
-  let kafka: { brokers: string[]; stop: () => Promise<void> };
-  let db: { url: string; drop: () => Promise<void> };
   let webhook: Awaited<ReturnType<typeof startWebhook>>;
   let producer: DurableProducer;
   let recorder: TopicRecorder;
   let sql: Client;
-  const savedEnv = { ...process.env };
 
   beforeAll(async () => {
-    [kafka, db, webhook] = await Promise.all([startPrivateKafka('e2e-notification', 29292), createTestDatabase('notification_e2e'), startWebhook()]);
-    Object.assign(process.env, {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      NOTIFICATION_DATABASE_URL: db.url,
-      NOTIFICATION_PORT: '0',
+    webhook = await startWebhook();
+    system = await startAppsUnderTest({ broker: 'e2e-notification', port: 29292 }, { notification: { module: NotificationModule, definition: notificationService } }, {
       NOTIFICATION_WEBHOOK_URL: webhook.url,
       NOTIFICATION_WEBHOOK_TIMEOUT_MS: '1000',
       NOTIFICATION_WEBHOOK_RETRIES: '2',
@@ -79,19 +74,18 @@ describe('notification app', () => {
       CONSUMER_MAX_RETRY_BACKOFF_MS: '200',
       LOG_LEVEL: 'warn',
     });
-    producer = new DurableProducer({ brokers: kafka.brokers, clientId: 'notification-e2e' });
-    recorder = await TopicRecorder.start([deadLetterTopic('notification')], kafka.brokers);
-    app = await bootstrapService(NotificationModule, notificationService, { port: 0 });
-    http = request(app.getHttpServer());
-    sql = new Client({ connectionString: db.url });
+    producer = new DurableProducer({ brokers: system.brokers, clientId: 'notification-e2e' });
+    recorder = await TopicRecorder.start([deadLetterTopic('notification')], system.brokers);
+    app = system.app('notification');
+    http = system.http('notification');
+    sql = new Client({ connectionString: system.databaseUrl('notification') });
     await sql.connect();
   }, 120_000);
 
   afterAll(async () => {
-    await app?.close();
-    await Promise.all([producer?.disconnect(), recorder?.stop(), sql?.end(), webhook?.close()]);
-    await Promise.all([kafka?.stop(), db?.drop()]);
-    process.env = savedEnv;
+    await Promise.all([producer?.disconnect(), recorder?.stop(), sql?.end()]);
+    await system?.stop();
+    await webhook?.close();
   }, 60_000);
 
   /** The four customer-facing events of one order's life, as order and payment publish them. */

@@ -1,11 +1,10 @@
 import { createEvent, deadLetterTopic, EventHeaders, EventTypes, Topics } from '@lib/events';
 import { DurableProducer } from '@lib/kafka';
-import { bootstrapService } from '@lib/service';
-import { createTestDatabase, eventually, startPrivateKafka, TopicRecorder } from '@lib/testing';
-import { INestApplication } from '@nestjs/common';
+import { eventually, TopicRecorder } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
+import { AppsUnderTest, startAppsUnderTest } from '../../../test/support/apps-under-test';
 import { orderService } from '../src/order.definition';
 import { OrderModule } from '../src/order.module';
 
@@ -14,38 +13,28 @@ import { OrderModule } from '../src/order.module';
  * against a Kafka broker of its own and a throw-away database.
  */
 describe('order app', () => {
-  let app: INestApplication;
+  let system: AppsUnderTest;
   let http: ReturnType<typeof request>;
-  let kafka: { brokers: string[]; stop: () => Promise<void> };
-  let db: { url: string; drop: () => Promise<void> };
   let recorder: TopicRecorder;
   let producer: DurableProducer;
   let sql: Client;
-  const savedEnv = { ...process.env };
 
   beforeAll(async () => {
-    [kafka, db] = await Promise.all([startPrivateKafka('e2e-order', 29092), createTestDatabase('order_e2e')]);
-    Object.assign(process.env, {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      ORDER_DATABASE_URL: db.url,
-      ORDER_PORT: '0',
-      CONSUMER_MAX_ATTEMPTS: '3',
-      CONSUMER_RETRY_BACKOFF_MS: '50',
-      LOG_LEVEL: 'warn',
-    });
-    recorder = await TopicRecorder.start([Topics.OrderCreated, Topics.OrderConfirmed, Topics.OrderCancelled, deadLetterTopic('order')], kafka.brokers);
-    producer = new DurableProducer({ brokers: kafka.brokers, clientId: 'order-e2e' });
-    app = await bootstrapService(OrderModule, orderService, { port: 0 });
-    http = request(app.getHttpServer());
-    sql = new Client({ connectionString: db.url });
+    system = await startAppsUnderTest(
+      { broker: 'e2e-order', port: 29092 },
+      { order: { module: OrderModule, definition: orderService } },
+      { CONSUMER_MAX_ATTEMPTS: '3', CONSUMER_RETRY_BACKOFF_MS: '50', LOG_LEVEL: 'warn' },
+    );
+    recorder = await TopicRecorder.start([Topics.OrderCreated, Topics.OrderConfirmed, Topics.OrderCancelled, deadLetterTopic('order')], system.brokers);
+    producer = new DurableProducer({ brokers: system.brokers, clientId: 'order-e2e' });
+    http = system.http('order');
+    sql = new Client({ connectionString: system.databaseUrl('order') });
     await sql.connect();
   }, 120_000);
 
   afterAll(async () => {
-    await app?.close();
     await Promise.all([recorder?.stop(), producer?.disconnect(), sql?.end()]);
-    await Promise.all([kafka?.stop(), db?.drop()]);
-    process.env = savedEnv;
+    await system?.stop();
   }, 60_000);
 
   const validOrder = () => ({ customerId: `c-${randomUUID()}`, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] });

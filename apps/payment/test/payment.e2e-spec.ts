@@ -1,12 +1,12 @@
 import { createEvent, deadLetterTopic, EventEnvelope, EventHeaders, EventTypes, Topics } from '@lib/events';
 import { DurableProducer } from '@lib/kafka';
 import { KafkaEventsTransport } from '@lib/messaging';
-import { bootstrapService } from '@lib/service';
-import { createTestDatabase, eventually, startPrivateKafka, TopicRecorder } from '@lib/testing';
+import { eventually, TopicRecorder } from '@lib/testing';
 import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
+import { AppsUnderTest, startAppsUnderTest } from '../../../test/support/apps-under-test';
 import { paymentService } from '../src/payment.definition';
 import { PaymentModule } from '../src/payment.module';
 import { PAYMENT_GATEWAY } from '../src/payments/domain/payment';
@@ -21,22 +21,16 @@ jest.setTimeout(90_000);
  * `order.created` events published the way the order app's relay does.
  */
 describe('payment app', () => {
+  let system: AppsUnderTest;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
-  let kafka: { brokers: string[]; stop: () => Promise<void> };
-  let db: { url: string; drop: () => Promise<void> };
   let recorder: TopicRecorder;
   let producer: DurableProducer;
   let sql: Client;
-  const savedEnv = { ...process.env };
   const LIMIT = 100_000;
 
   beforeAll(async () => {
-    [kafka, db] = await Promise.all([startPrivateKafka('e2e-payment', 29192), createTestDatabase('payment_e2e')]);
-    Object.assign(process.env, {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      PAYMENT_DATABASE_URL: db.url,
-      PAYMENT_PORT: '0',
+    system = await startAppsUnderTest({ broker: 'e2e-payment', port: 29192 }, { payment: { module: PaymentModule, definition: paymentService } }, {
       PAYMENT_MAX_AMOUNT: String(LIMIT),
       PAYMENT_SIMULATOR_CONTROL: 'true',
       PAYMENT_GATEWAY_RETRIES: '1',
@@ -47,19 +41,17 @@ describe('payment app', () => {
       OUTBOX_POLL_INTERVAL_MS: '100',
       LOG_LEVEL: 'warn',
     });
-    recorder = await TopicRecorder.start([Topics.PaymentCompleted, Topics.PaymentFailed, deadLetterTopic('payment')], kafka.brokers);
-    producer = new DurableProducer({ brokers: kafka.brokers, clientId: 'payment-e2e' });
-    app = await bootstrapService(PaymentModule, paymentService, { port: 0 });
-    http = request(app.getHttpServer());
-    sql = new Client({ connectionString: db.url });
+    recorder = await TopicRecorder.start([Topics.PaymentCompleted, Topics.PaymentFailed, deadLetterTopic('payment')], system.brokers);
+    producer = new DurableProducer({ brokers: system.brokers, clientId: 'payment-e2e' });
+    app = system.app('payment');
+    http = system.http('payment');
+    sql = new Client({ connectionString: system.databaseUrl('payment') });
     await sql.connect();
   }, 120_000);
 
   afterAll(async () => {
-    await app?.close();
     await Promise.all([recorder?.stop(), producer?.disconnect(), sql?.end()]);
-    await Promise.all([kafka?.stop(), db?.drop()]);
-    process.env = savedEnv;
+    await system?.stop();
   }, 60_000);
 
   /** An `order.created` event as the order app publishes it; `unitPrice` is the whole total (one line). */
