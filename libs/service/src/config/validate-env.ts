@@ -24,7 +24,10 @@ export function validateEnv<T extends object>(schema: new () => T, env: Record<s
 }
 
 function describeFirst(error: ValidationError, env: Record<string, unknown>): string {
-  const constraint = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
+  // A value of the wrong type fails its range checks too; the type is the news.
+  const constraints = error.constraints ?? {};
+  const key = Object.keys(constraints).find((k) => /^is(Int|Number|Boolean|String)$/.test(k)) ?? Object.keys(constraints)[0];
+  const constraint = key ? constraints[key] : `${error.property} is invalid`;
   const given = env[error.property];
   return given === undefined ? `${constraint} (not set)` : `${constraint} (got ${JSON.stringify(String(given))})`;
 }
