@@ -97,6 +97,15 @@ describe('observability of the three apps', () => {
     }
   });
 
+  it('serves each app\'s OpenAPI document at /docs', async () => {
+    const expected = { order: '/orders', payment: '/payments', notification: '/notifications' } as const;
+    for (const [app, path] of Object.entries(expected) as [keyof typeof expected, string][]) {
+      await http(app).get('/docs').expect(200);
+      const { body } = await http(app).get('/docs/openapi.json').expect(200);
+      expect(Object.keys(body.paths)).toEqual(expect.arrayContaining([path, '/health/ready', '/metrics']));
+    }
+  });
+
   it('queries in the Grafana dashboard only metrics that the apps expose', async () => {
     const dashboard = JSON.parse(readFileSync(join(__dirname, '..', 'docker', 'grafana', 'dashboards', 'order-saga.json'), 'utf8')) as {
       panels: { targets: { expr: string }[] }[];

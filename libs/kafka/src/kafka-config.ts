@@ -38,7 +38,7 @@ const kafkaJsLogger = new Logger('kafkajs');
  * Said at every producer start because DurableProducer bounds its retries on
  * purpose (a send must fail during an outage so that the outbox relay backs
  * off and can shut down); the producer is replaced after any failure, which
- * keeps idempotence within each producer's life. Logged at debug level.
+ * keeps idempotence within each producer's life. Not logged.
  */
 const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer'];
 
@@ -49,11 +49,11 @@ const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer'];
  * gives up says so at its own level, so they are written as warnings.
  */
 function kafkaJsLogCreator() {
-  return ({ namespace, level, log }: LogEntry) => {
+  // Only ERROR and WARN entries arrive (logLevel.WARN above).
+  return ({ namespace, log }: LogEntry) => {
     const { message, broker, groupId, error } = log as { message: string; broker?: string; groupId?: string; error?: string };
     const where = [broker && `broker ${broker}`, groupId && `group ${groupId}`].filter(Boolean).join(', ');
     const line = `[${namespace}] ${message}${error && !message.includes(error) ? `: ${error}` : ''}${where ? ` (${where})` : ''}`;
-    if (level <= logLevel.WARN && !EXPECTED_WARNINGS.some((w) => message.startsWith(w))) kafkaJsLogger.warn(line);
-    else kafkaJsLogger.debug(line);
+    if (!EXPECTED_WARNINGS.some((w) => message.startsWith(w))) kafkaJsLogger.warn(line);
   };
 }

@@ -1,9 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { IsUUID } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { NotificationRecord } from '../../infrastructure/notification.record';
 
 class NotificationsQuery {
+  @ApiProperty({ format: 'uuid' })
   @IsUUID() orderId: string;
 }
 

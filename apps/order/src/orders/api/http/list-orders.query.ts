@@ -1,9 +1,15 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { OrderStatus } from '../../domain/order';
 
 export class ListOrdersQuery {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 64 })
   @IsOptional() @IsString() @Length(1, 64) customerId?: string;
+
+  @ApiPropertyOptional({ enum: Object.values(OrderStatus) })
   @IsOptional() @IsIn(Object.values(OrderStatus)) status?: OrderStatus;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit = 50;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit: number = 50;
 }

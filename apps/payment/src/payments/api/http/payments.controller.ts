@@ -1,17 +1,22 @@
 import { SERVICE_ENV } from '@lib/service';
 import { Body, Controller, Get, Inject, NotFoundException, Put, Query } from '@nestjs/common';
 import { IsInt, IsNumber, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { PaymentEnv } from '../../../config/payment.env';
 import { PaymentRecord } from '../../infrastructure/payment.record';
 import { SimulatedPaymentGateway } from '../../infrastructure/simulated-payment.gateway';
 
 class PaymentsQuery {
+  @ApiProperty({ format: 'uuid' })
   @IsUUID() orderId: string;
 }
 
 class SimulatorRequest {
+  @ApiProperty({ required: false, minimum: 0, maximum: 1 })
   @IsOptional() @IsNumber() @Min(0) @Max(1) failureRate?: number;
+
+  @ApiProperty({ required: false, minimum: 0, maximum: 600_000 })
   @IsOptional() @IsInt() @Min(0) @Max(600_000) latencyMs?: number;
 }
 
