@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent, EventEnvelope, EventHeaders, EventTypes, InvalidEventError, parseEvent } from '@lib/events';
 import { DurableProducer } from '@lib/kafka';
-import { eventually, TopicRecorder, uniqueName } from '@lib/testing';
+import { eventually, startPrivateKafka, TopicRecorder, uniqueName } from '@lib/testing';
 import { Client } from 'pg';
 import { OutboxRelay, OutboxRelayOptions, OutboxWriter } from '../src';
 import {
@@ -28,9 +28,9 @@ function orderCreated(orderId = randomUUID()): EventEnvelope<'order.created'> {
 }
 
 /** A database, a relay on it and the things to stop afterwards. */
-async function setUp(prefix: string, options: Partial<OutboxRelayOptions> = {}) {
+async function setUp(prefix: string, options: Partial<OutboxRelayOptions> = {}, brokers: string[] = MAIN_BROKERS) {
   const db = await createOutboxDatabase(prefix);
-  const producer = new DurableProducer({ brokers: MAIN_BROKERS, clientId: uniqueName('outbox-test') });
+  const producer = new DurableProducer({ brokers, clientId: uniqueName('outbox-test') });
   const acks = new AckLog(producer);
   const logger = new MemoryLogger((message) => acks.mark(`error: ${message}`));
   const relay = new OutboxRelay({ connectionString: db.url, publisher: acks, pollIntervalMs: 200, logger, ...options });
@@ -44,10 +44,13 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
   });
 
   it('publishes nothing for a transaction that rolls back, and a committed event exactly once with its key, headers and envelope', async () => {
-    const { db, producer, relay } = await setUp('outbox_commit');
+    // OutboxWriter publishes to the topic named after the event type: a broker of
+    // this test's own keeps that order.created away from apps on the main broker.
+    const kafka = await startPrivateKafka('outbox-writer', 29792, 1);
+    cleanups.push(() => kafka.stop());
+    const { db, producer, relay } = await setUp('outbox_commit', {}, kafka.brokers);
     cleanups.push(() => db.drop(), () => producer.disconnect(), () => relay.stop());
-    // OutboxWriter publishes to the topic named after the event type, the shared one.
-    const recorder = await TopicRecorder.start([EventTypes.OrderCreated], MAIN_BROKERS);
+    const recorder = await TopicRecorder.start([EventTypes.OrderCreated], kafka.brokers);
     cleanups.push(() => recorder.stop());
     const writer = new OutboxWriter();
     relay.start();
