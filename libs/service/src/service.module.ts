@@ -153,7 +153,7 @@ export class ServiceModule {
               synchronize: false,
               migrationsRun: false,
               // Fail fast when the database is down, so handlers see an infrastructure error and wait.
-              extra: { connectionTimeoutMillis: 5000, max: 10 },
+              extra: { connectionTimeoutMillis: 5000, max: e.DATABASE_POOL_SIZE },
               retryAttempts: 10,
               retryDelay: 1000,
             };

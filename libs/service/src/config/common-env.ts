@@ -47,6 +47,9 @@ export class CommonEnv {
   /** Ceiling of the retry delay, and the wait between checks while a dependency is down. */
   @IsInt() @Min(10) @Max(600_000) CONSUMER_MAX_RETRY_BACKOFF_MS: number = 5000;
 
+  /** Connections in the app's database pool (HTTP requests, consumer transactions). */
+  @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE: number = 10;
+
   @IsInt() @Min(1) @Max(10_000) OUTBOX_BATCH_SIZE: number = 500;
   @IsInt() @Min(10) @Max(600_000) OUTBOX_POLL_INTERVAL_MS: number = 1000;
   @IsInt() @Min(1) @Max(1000) OUTBOX_MAX_ATTEMPTS: number = 10;
