@@ -61,6 +61,8 @@ describe('order app', () => {
     const response = await http.post('/orders').set('X-Correlation-Id', 'corr-e2e-1').send(validOrder()).expect(201);
     expect(response.headers['x-correlation-id']).toBe('corr-e2e-1');
     expect(response.body).toMatchObject({ status: 'PENDING', totalAmount: 2500, currency: 'EUR' });
+    expect(new Date(response.body.createdAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect((await http.get(`/orders/${response.body.id}`)).body).toEqual(response.body);
 
     const [message] = await recorder.waitFor(1, (m) => m.key?.toString() === response.body.id);
     const event = JSON.parse(message.value!.toString());

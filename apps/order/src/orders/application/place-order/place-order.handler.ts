@@ -58,23 +58,23 @@ export class PlaceOrderHandler {
         requestHash,
         statusReason: null,
       });
+      // INSERT … RETURNING fills in created_at / updated_at on `order` itself.
       await tx.insert(OrderRecord, order);
-      const saved = await tx.findOneByOrFail(OrderRecord, { id: order.id });
       await this.outbox.write(
         tx,
         createEvent(
           EventTypes.OrderCreated,
           {
-            orderId: saved.id,
-            customerId: saved.customerId,
-            currency: saved.currency,
-            items: saved.items,
-            totalAmount: saved.totalAmount,
+            orderId: order.id,
+            customerId: order.customerId,
+            currency: order.currency,
+            items: order.items,
+            totalAmount: order.totalAmount,
           },
           { source: 'order', correlationId: command.correlationId },
         ),
       );
-      return saved;
+      return order;
     });
   }
 
