@@ -1,5 +1,6 @@
-import { createTestDatabase, eventually, TopicRecorder } from '@lib/testing';
-import { createRunTopics, deadLettersOf, orderCreated, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
+import { createTestDatabase, TopicRecorder } from '@lib/testing';
+import { createRunTopics, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
+import { expectDatabaseOutageSurvived } from './support/outage-scenario';
 import { TcpProxy } from './support/tcp-proxy';
 import { migrateTestDatabase, startTestConsumer, TestConsumer } from './support/test-consumer';
 
@@ -60,45 +61,17 @@ describe('KafkaEventsTransport while PostgreSQL is down', () => {
   });
 
   it('dead-letters nothing, loses nothing, and handles every event once after a 20 s database outage (connections reset, new ones refused)', async () => {
-    const before = Array.from({ length: 6 }, () => orderCreated());
-    await publisher.publishAll(topic, before);
-    await eventually(() => db.count(`SELECT count(*) AS n FROM test_effects`), { accept: (n) => n === before.length, what: 'events before the outage handled' });
-
-    await proxy.cut();
-    const cutAt = Date.now();
-    const during: ReturnType<typeof orderCreated>[] = [];
-    const waitingSeen: string[] = [];
-    // Events keep arriving throughout the outage.
-    while (Date.now() - cutAt < OUTAGE_MS) {
-      const batch = [orderCreated(), orderCreated(), orderCreated()];
-      await publisher.publishAll(topic, batch);
-      during.push(...batch);
-      const { waitingFor } = consumer.transport.stats();
-      if (waitingFor) waitingSeen.push(waitingFor);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    // Readiness (stats().waitingFor) reported the outage, and nothing was committed meanwhile.
-    expect(waitingSeen.length).toBeGreaterThan(0);
-    expect(await db.count(`SELECT count(*) AS n FROM test_effects`)).toBe(before.length);
-    await proxy.restore();
-
-    const all = [...before, ...during];
-    await eventually(() => db.count(`SELECT count(DISTINCT event_id) AS n FROM test_effects`), {
-      accept: (n) => n === all.length,
-      timeoutMs: 60_000,
-      what: `all ${all.length} events handled after the database came back`,
+    await expectDatabaseOutageSurvived({
+      consumer,
+      db,
+      publisher,
+      dlq,
+      topic,
+      group: run.group,
+      interrupt: () => proxy.cut(),
+      resume: () => proxy.restore(),
+      outageMs: OUTAGE_MS,
+      databaseReadableDuringOutage: true,
     });
-    expect(await db.count(`SELECT count(*) AS n FROM test_effects`)).toBe(all.length);
-    expect(await db.count(`SELECT count(*) AS n FROM inbox WHERE consumer = $1`, [run.group])).toBe(all.length);
-    const handledIds = new Set((await db.rows<{ event_id: string }>(`SELECT event_id FROM test_effects`)).map((r) => r.event_id));
-    expect(all.filter((e) => !handledIds.has(e.id))).toEqual([]);
-
-    const stats = consumer.transport.stats();
-    expect(stats.counts[topic]).toMatchObject({ dead_lettered: 0, retried: 0 });
-    expect(stats.waitingFor).toBeNull();
-    // Give a wrongly dead-lettered message time to show up in order.dlq, then check there is none.
-    await publisher.publish(topic, orderCreated());
-    await eventually(() => db.count(`SELECT count(*) AS n FROM test_effects`), { accept: (n) => n === all.length + 1, what: 'event after the outage' });
-    expect(deadLettersOf(dlq.messages, run.group)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { createDatabase } from '@infra';
-import { eventually, PrivatePostgres, startPrivatePostgres, TopicRecorder } from '@lib/testing';
-import { createRunTopics, deadLettersOf, orderCreated, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
+import { PrivatePostgres, startPrivatePostgres, TopicRecorder } from '@lib/testing';
+import { createRunTopics, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
+import { expectDatabaseOutageSurvived } from './support/outage-scenario';
 import { migrateTestDatabase, startTestConsumer, TestConsumer } from './support/test-consumer';
 
 jest.setTimeout(150_000);
@@ -54,36 +55,17 @@ describe('KafkaEventsTransport while its PostgreSQL server is stopped', () => {
   });
 
   it('dead-letters nothing, loses nothing, and handles every event once after the server was stopped for 20 s', async () => {
-    const before = Array.from({ length: 6 }, () => orderCreated());
-    await publisher.publishAll(topic, before);
-    await eventually(() => db.count(`SELECT count(*) AS n FROM test_effects`), { accept: (n) => n === before.length, what: 'events before the outage handled' });
-
-    await server.stop();
-    const stoppedAt = Date.now();
-    const during: ReturnType<typeof orderCreated>[] = [];
-    const waitingSeen: string[] = [];
-    while (Date.now() - stoppedAt < OUTAGE_MS) {
-      const batch = [orderCreated(), orderCreated(), orderCreated()];
-      await publisher.publishAll(topic, batch);
-      during.push(...batch);
-      const { waitingFor } = consumer.transport.stats();
-      if (waitingFor) waitingSeen.push(waitingFor);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    expect(waitingSeen.length).toBeGreaterThan(0);
-    await server.start();
-
-    const all = [...before, ...during];
-    await eventually(() => db.count(`SELECT count(DISTINCT event_id) AS n FROM test_effects`), {
-      accept: (n) => n === all.length,
-      timeoutMs: 60_000,
-      what: `all ${all.length} events handled after the server came back`,
+    await expectDatabaseOutageSurvived({
+      consumer,
+      db,
+      publisher,
+      dlq,
+      topic,
+      group: run.group,
+      interrupt: () => server.stop(),
+      resume: () => server.start(),
+      outageMs: OUTAGE_MS,
+      databaseReadableDuringOutage: false,
     });
-    expect(await db.count(`SELECT count(*) AS n FROM test_effects`)).toBe(all.length);
-    expect(await db.count(`SELECT count(*) AS n FROM inbox WHERE consumer = $1`, [run.group])).toBe(all.length);
-    expect(consumer.transport.stats().counts[topic]).toMatchObject({ dead_lettered: 0, retried: 0 });
-    await publisher.publish(topic, orderCreated());
-    await eventually(() => db.count(`SELECT count(*) AS n FROM test_effects`), { accept: (n) => n === all.length + 1, what: 'event after the outage' });
-    expect(deadLettersOf(dlq.messages, run.group)).toEqual([]);
   });
 });
