@@ -49,8 +49,6 @@ export interface ConsumerStats {
   /** Set while the consumer waits for a dependency (database, broker, gateway) to come back. */
   waitingFor: string | null;
   counts: Record<string, Record<ConsumeOutcome, number>>;
-  /** Handling latency samples (ms), most recent last, at most 10,000. */
-  recentLatenciesMs: number[];
 }
 
 /**
@@ -86,7 +84,6 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
   private waitingFor: string | null = null;
   private warnedUnfiltered = false;
   private readonly counts: Record<string, Record<ConsumeOutcome, number>> = {};
-  private readonly latencies: number[] = [];
   /**
    * Failed attempts of the message a partition is retrying (one at a time per
    * partition, as messages of a partition are handled in order). In memory:
@@ -152,7 +149,6 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
       ...status,
       waitingFor: this.waitingFor,
       counts: structuredClone(this.counts),
-      recentLatenciesMs: [...this.latencies],
     };
   }
 
@@ -321,10 +317,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
   private record(topic: string, outcome: ConsumeOutcome, durationMs?: number): void {
     const c = (this.counts[topic] ??= { handled: 0, duplicate: 0, retried: 0, dead_lettered: 0 });
     c[outcome]++;
-    if (durationMs !== undefined) {
-      this.latencies.push(durationMs);
-      if (this.latencies.length > 10_000) this.latencies.splice(0, this.latencies.length - 10_000);
-    }
+    // Latencies go to the observer (a histogram), not to a buffer here.
     this.options.observer?.onOutcome(topic, outcome, durationMs);
   }
 }
