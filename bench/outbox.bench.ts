@@ -24,7 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { infraUp } from '@infra';
+import { infraUp } from '@lib/infra';
 import { createEvent, EventTypes, eventHeaders } from '@lib/events';
 import { DurableProducer, ensureTopics, OutgoingMessage } from '@lib/kafka';
 import { CreateOutbox1732250000000, OutboxPublisher, OutboxRelay } from '@lib/outbox';

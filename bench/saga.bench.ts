@@ -29,11 +29,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { brokerPid, ensurePostgresRunning, KAFKA_VERSION } from '@infra';
+import { brokerPid, ensurePostgresRunning, KAFKA_VERSION } from '@lib/infra';
 import { AppName } from '@lib/events';
 import { createTestDatabase, startPrivateKafka } from '@lib/testing';
 import { Client } from 'pg';
-import { RunningApp, startApp, stopApp, waitUntilReady } from '../scripts/run/app-process';
+import { RunningApp, startApp, stopApp, waitUntilReady } from '@lib/infra';
 import { buildSnapshot } from '../test/support/app-snapshot';
 
 // ---- parameters ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # Kafka's console consumer: prints a topic's messages to stdout.
 # Same flags as Kafka's own bin/kafka-console-consumer.sh (Apache Kafka version pinned in
-# scripts/infra/versions.ts; the jars are fetched on first use). Works from any directory.
-exec "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../scripts/infra/run-kafka-class.sh" org.apache.kafka.tools.consumer.ConsoleConsumer "$@"
+# libs/infra/src/versions.ts; the jars are fetched on first use). Works from any directory.
+exec "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../libs/infra/kafka/run-kafka-class.sh" org.apache.kafka.tools.consumer.ConsoleConsumer "$@"

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { NotificationEnv } from '../apps/notification/src/config/notification.env';
 import { OrderEnv } from '../apps/order/src/config/order.env';
 import { PaymentEnv } from '../apps/payment/src/config/payment.env';
-import { DEFAULT_TOPIC_PARTITIONS } from './infra/config';
+import { DEFAULT_TOPIC_PARTITIONS } from '@lib/infra/config';
 
 /** Variables only the infrastructure scripts read, with their defaults. */
 const INFRA_DEFAULTS: Record<string, string> = { KAFKA_TOPIC_PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS), INFRA_MODE: 'jar' };

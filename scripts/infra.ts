@@ -2,7 +2,7 @@
  * npm run infra:up | infra:down | infra:status | infra:fetch
  * (ts-node scripts/infra.ts <command>). Exits non-zero with one clear line on failure.
  */
-import { fetchKafka, infraDown, infraStatus, infraUp, KAFKA_VERSION, loadDotEnv } from '@infra/index';
+import { fetchKafka, infraDown, infraStatus, infraUp, KAFKA_VERSION, loadDotEnv } from '@lib/infra';
 
 const USAGE = 'usage: ts-node scripts/infra.ts up | down | status | fetch';
 

@@ -6,8 +6,7 @@
  * them cleanly on Ctrl-C. The broker keeps running (`npm run infra:down`).
  */
 import { Apps, AppName } from '@lib/events';
-import { infraUp, loadDotEnv } from '@infra';
-import { buildApp, RunningApp, startApp, stopApp, waitUntilReady } from './run/app-process';
+import { buildApp, infraUp, loadDotEnv, RunningApp, startApp, stopApp, waitUntilReady } from '@lib/infra';
 
 const COLORS: Record<AppName, string> = { order: '\x1b[36m', payment: '\x1b[35m', notification: '\x1b[33m' };
 const RESET = '\x1b[0m';

@@ -1,4 +1,4 @@
-import { startBroker, stopBroker } from '@infra';
+import { startBroker, stopBroker } from '@lib/infra';
 import { OutboxRelay } from '@lib/outbox';
 import { eventually } from '@lib/testing';
 import { readFileSync } from 'node:fs';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { RunningApp, startApp, stopApp, waitUntilReady } from '../scripts/run/app-process';
+import { RunningApp, startApp, stopApp, waitUntilReady } from '@lib/infra';
 import { buildSnapshot } from './support/app-snapshot';
 
 jest.setTimeout(120_000);

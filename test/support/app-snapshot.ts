@@ -1,7 +1,7 @@
 import { AppName } from '@lib/events';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildApp } from '../../scripts/run/app-process';
+import { buildApp } from '@lib/infra';
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -1,4 +1,4 @@
-import { createDatabase } from '@infra';
+import { createDatabase } from '@lib/infra';
 import { createTestDatabase, eventually, startPrivatePostgres, TopicRecorder } from '@lib/testing';
 import { createRunTopics, deadLettersOf, orderCreated, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
 import { TcpProxy } from './support/tcp-proxy';

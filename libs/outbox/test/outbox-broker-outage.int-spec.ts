@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startBroker, stopBroker } from '@infra';
+import { startBroker, stopBroker } from '@lib/infra';
 import { DurableProducer } from '@lib/kafka';
 import { eventually, TopicRecorder, uniqueName } from '@lib/testing';
 import { Client } from 'pg';

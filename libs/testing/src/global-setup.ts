@@ -6,7 +6,7 @@
  * developers can keep using it.
  *
  * Jest's moduleNameMapper does not apply to globalSetup, so the tsconfig
- * path aliases (@lib/*, @infra) are registered here before loading the infra.
+ * path aliases (@lib/*) are registered here before loading the infra.
  */
 import * as path from 'node:path';
 import { register } from 'tsconfig-paths';
@@ -21,7 +21,7 @@ export default async function globalSetup(): Promise<void> {
     registered = true;
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { infraUp } = require('../../../scripts/infra/index') as typeof import('../../../scripts/infra/index');
+  const { infraUp } = require('../../infra/src') as typeof import('../../infra/src');
   const started = Date.now();
   const lines: string[] = [];
   try {

@@ -1,5 +1,5 @@
 import { ALL_TOPICS } from '@lib/events';
-import { ensureTopics, startBroker, stopBroker, waitForKafka } from '@infra';
+import { ensureTopics, startBroker, stopBroker, waitForKafka } from '@lib/infra';
 
 /**
  * A Kafka broker of a suite's own (same jars and settings as the main one,

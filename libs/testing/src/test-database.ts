@@ -1,4 +1,4 @@
-import { createDatabase, dropDatabase } from '@infra';
+import { createDatabase, dropDatabase } from '@lib/infra';
 
 const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 

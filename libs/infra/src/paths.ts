@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { KAFKA_VERSION } from './versions';
 
-/** Repository root (this file lives in scripts/infra). */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** Repository root (this file lives in libs/infra/src). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Git-ignored state folder of the local infrastructure. */
 export const LOCAL_DIR = path.join(REPO_ROOT, '.local');
 export const KAFKA_DIR = path.join(LOCAL_DIR, 'kafka');

@@ -2,12 +2,12 @@
 # Runs a class of the pinned Apache Kafka (broker + tools jars fetched from
 # Maven Central into .local/kafka/<version>/libs) with small-machine JVM
 # options and quiet logging (WARN and above, on stderr). Used by bin/kafka-*.sh.
-# usage: scripts/infra/run-kafka-class.sh <main-class> [args passed through unchanged...]
+# usage: libs/infra/kafka/run-kafka-class.sh <main-class> [args passed through unchanged...]
 set -euo pipefail
-ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
-VERSION="$(sed -n "s/^export const KAFKA_VERSION = '\([^']*\)';.*/\1/p" "$ROOT/scripts/infra/versions.ts")"
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)"
+VERSION="$(sed -n "s/^export const KAFKA_VERSION = '\([^']*\)';.*/\1/p" "$ROOT/libs/infra/src/versions.ts")"
 if [ -z "$VERSION" ]; then
-  echo "kafka: cannot read KAFKA_VERSION from $ROOT/scripts/infra/versions.ts" >&2
+  echo "kafka: cannot read KAFKA_VERSION from $ROOT/libs/infra/src/versions.ts" >&2
   exit 1
 fi
 LIBS="$ROOT/.local/kafka/$VERSION/libs"
@@ -26,6 +26,6 @@ MAIN_CLASS="$1"
 shift
 # shellcheck disable=SC2086 # KAFKA_OPTS holds several JVM options on purpose
 exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-  -Dlog4j.configuration="file:$ROOT/scripts/infra/tools-log4j.properties" \
+  -Dlog4j.configuration="file:$ROOT/libs/infra/kafka/tools-log4j.properties" \
   ${KAFKA_OPTS:-} \
   -cp "$LIBS/*" "$MAIN_CLASS" "$@"

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..', '..', '..');
 export const DEFAULT_PORTS: Record<AppName, number> = { order: 3001, payment: 3002, notification: 3003 };
 
 /** Builds one app with the Nest CLI (webpack bundle in dist/apps/<app>/main.js), as `nest build <app>` does. */

@@ -5,11 +5,11 @@ import { Kafka, type Consumer, type KafkaMessage } from 'kafkajs';
 import { ALL_TOPICS } from '@lib/events/topics';
 import { ensureTopics } from '@lib/kafka/admin';
 import { toKafkaJsConfig } from '@lib/kafka/kafka-config';
-import { infraKafkaConnection, infraUp, isBrokerRunning, kafkaBrokers, topicPartitions } from '@infra/index';
+import { infraKafkaConnection, infraUp, isBrokerRunning, kafkaBrokers, topicPartitions } from '@lib/infra';
 
 jest.setTimeout(90_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 const conn = infraKafkaConnection(kafkaBrokers(), `infra-int-spec-${process.pid}`);
 const kafka = new Kafka(toKafkaJsConfig(conn));
 const runId = `${Date.now()}-${randomUUID().slice(0, 8)}`;

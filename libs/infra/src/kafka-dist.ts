@@ -102,7 +102,7 @@ export async function fetchKafka(opts: { version?: string; log?: Logger } = {}):
         const missing = /Could not find artifact/i.test(output);
         throw new InfraError(
           missing
-            ? `Kafka ${version} is not on Maven Central (${kafkaArtifacts(version).join(', ')}); fix KAFKA_VERSION in scripts/infra/versions.ts.\n${tail}`
+            ? `Kafka ${version} is not on Maven Central (${kafkaArtifacts(version).join(', ')}); fix KAFKA_VERSION in libs/infra/src/versions.ts.\n${tail}`
             : network
             ? `could not download Kafka ${version} from Maven Central (network/proxy?). Check that https://repo.maven.apache.org is reachable (or configure a mirror/proxy in ~/.m2/settings.xml), then run \`npm run infra:fetch\` again.\n${tail}`
             : `mvn failed to fetch Kafka ${version} (exit ${code}); run \`npm run infra:fetch\` again to retry.\n${tail}`,

@@ -22,6 +22,7 @@ export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePo
 export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv } from './config';
 export { InfraError } from './util';
 export type { Logger } from './util';
+export * from './app-process';
 
 export interface InfraUpOptions {
   /** Where progress lines go (default console.log). */

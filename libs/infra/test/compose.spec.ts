@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ALL_TOPICS } from '@lib/events/topics';
-import { serverProperties } from './broker';
-import { sharedBrokerSettings, toKafkaEnvVar } from './broker-settings';
-import { DEFAULT_DATABASE_URLS, DEFAULT_TOPIC_PARTITIONS } from './config';
-import { parseYaml, type YamlValue } from './mini-yaml';
-import { COMPOSE_FILE, REPO_ROOT } from './paths';
-import { KAFKA_VERSION } from './versions';
+import { serverProperties } from '../src/broker';
+import { sharedBrokerSettings, toKafkaEnvVar } from '../src/broker-settings';
+import { DEFAULT_DATABASE_URLS, DEFAULT_TOPIC_PARTITIONS } from '../src/config';
+import { parseYaml, type YamlValue } from '../src/mini-yaml';
+import { COMPOSE_FILE, REPO_ROOT } from '../src/paths';
+import { KAFKA_VERSION } from '../src/versions';
 
 type Obj = { [key: string]: YamlValue };
 const compose = parseYaml(fs.readFileSync(COMPOSE_FILE, 'utf8')) as Obj;
@@ -17,7 +17,7 @@ const init = services['kafka-init'] as Obj;
 const initEnv = init.environment as Obj;
 const postgres = services.postgres as Obj;
 
-describe('docker-compose.kafka.yml matches the jar path (scripts/infra)', () => {
+describe('docker-compose.kafka.yml matches the jar path (libs/infra)', () => {
   it('runs the same Apache Kafka version as the jars fetched from Maven Central', () => {
     expect(kafka.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
     expect(init.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
