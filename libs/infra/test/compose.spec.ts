@@ -1,15 +1,15 @@
+import { load } from 'js-yaml';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ALL_TOPICS } from '@lib/events/topics';
 import { serverProperties } from '../src/broker';
 import { sharedBrokerSettings, toKafkaEnvVar } from '../src/broker-settings';
 import { DEFAULT_DATABASE_URLS, DEFAULT_TOPIC_PARTITIONS } from '../src/config';
-import { parseYaml, type YamlValue } from '../src/mini-yaml';
 import { COMPOSE_FILE, REPO_ROOT } from '../src/paths';
 import { KAFKA_VERSION } from '../src/versions';
 
-type Obj = { [key: string]: YamlValue };
-const compose = parseYaml(fs.readFileSync(COMPOSE_FILE, 'utf8')) as Obj;
+type Obj = Record<string, unknown>;
+const compose = load(fs.readFileSync(COMPOSE_FILE, 'utf8')) as Obj;
 const services = compose.services as Obj;
 const kafka = services.kafka as Obj;
 const kafkaEnv = kafka.environment as Obj;
@@ -67,40 +67,5 @@ describe('docker-compose.kafka.yml matches the jar path (libs/infra)', () => {
     for (const url of Object.values(DEFAULT_DATABASE_URLS)) {
       expect(sql).toContain(`CREATE DATABASE ${new URL(url).pathname.slice(1)};`);
     }
-  });
-});
-
-describe('mini YAML reader', () => {
-  it('reads nested mappings, sequences, quoted scalars, flow sequences and block scalars', () => {
-    const doc = parseYaml(
-      [
-        'a: 1 # comment',
-        'b:',
-        '  c: "x # not a comment"',
-        "  d: 'it''s'",
-        '  e: [ "p", q ]',
-        '  f:',
-        '    - one',
-        '    - |',
-        '      line 1',
-        '      line 2',
-        'g:',
-        'h: >-',
-        '  folded',
-        '  text',
-      ].join('\n'),
-    );
-    expect(doc).toEqual({
-      a: '1',
-      b: { c: 'x # not a comment', d: "it's", e: ['p', 'q'], f: ['one', 'line 1\nline 2\n'] },
-      g: null,
-      h: 'folded text',
-    });
-  });
-
-  it('refuses what it does not understand instead of guessing', () => {
-    expect(() => parseYaml('a: &anchor 1')).toThrow(/unsupported/);
-    expect(() => parseYaml('a:\n  - b: 1')).toThrow(/not supported/);
-    expect(() => parseYaml('a: 1\n   b: 2')).toThrow(/indentation/);
   });
 });
