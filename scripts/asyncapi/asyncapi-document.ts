@@ -1,16 +1,11 @@
 import { AppName, EventHeaders, eventJsonSchemas, EventType, EVENT_TYPES, DEAD_LETTER_TOPICS, JsonSchema, registeredEvents } from '@lib/events';
 import { DeadLetterHeaders } from '@lib/messaging/dead-letter';
-import { PATTERN_METADATA } from '@nestjs/microservices/constants';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PaymentEventsConsumer } from '../../apps/order/src/orders/api/messaging/payment-events.consumer';
-import { OrderEventsConsumer as PaymentOrderEventsConsumer } from '../../apps/payment/src/payments/api/messaging/order-events.consumer';
-import { OrderEventsConsumer as NotificationOrderEventsConsumer } from '../../apps/notification/src/notifications/api/messaging/order-events.consumer';
 
 /**
  * Which app publishes which event. Publishing is a `createEvent(...)` call
- * deep in a use case, so this one table states it; who *consumes* what is
- * read from the apps' `@EventPattern` handlers below and cannot drift.
+ * deep in a use case, so this one table states it.
  */
 const PUBLISHERS: Record<EventType, AppName> = {
   'order.created': 'order',
@@ -20,23 +15,18 @@ const PUBLISHERS: Record<EventType, AppName> = {
   'payment.failed': 'payment',
 };
 
-const CONSUMER_CLASSES: Record<AppName, Function[]> = {
-  order: [PaymentEventsConsumer],
-  payment: [PaymentOrderEventsConsumer],
-  notification: [NotificationOrderEventsConsumer],
+/**
+ * Which events each app consumes (its consumer group subscribes to their
+ * topics). Declared, not read from the apps, because scripts never import
+ * app code (.dependency-cruiser.js, `scripts-not-to-apps`);
+ * test/event-subscriptions.spec.ts holds this table against the apps'
+ * `@EventPattern` handlers, so it cannot drift from what they subscribe to.
+ */
+export const SUBSCRIPTIONS: Record<AppName, readonly EventType[]> = {
+  order: ['payment.completed', 'payment.failed'],
+  payment: ['order.created'],
+  notification: ['order.cancelled', 'order.confirmed', 'order.created', 'payment.failed'],
 };
-
-/** Topics each app subscribes to, from the metadata `@EventPattern` leaves on its handlers. */
-export function consumedTopics(): Record<AppName, string[]> {
-  const out = {} as Record<AppName, string[]>;
-  for (const [app, classes] of Object.entries(CONSUMER_CLASSES) as [AppName, Function[]][]) {
-    const topics = classes.flatMap((cls) =>
-      Object.getOwnPropertyNames(cls.prototype).flatMap((name) => (Reflect.getMetadata(PATTERN_METADATA, cls.prototype[name]) as string[] | undefined) ?? []),
-    );
-    out[app] = [...new Set(topics)].sort();
-  }
-  return out;
-}
 
 const camel = (topic: string) => topic.replace(/[.-](\w)/g, (_, c: string) => c.toUpperCase());
 const fixture = (type: string, version: number) =>
@@ -60,7 +50,7 @@ function hoist(schema: JsonSchema, into: Record<string, JsonSchema>): JsonSchema
 /**
  * The AsyncAPI 3.0 document of every topic, built from `@lib/events` (the
  * JSON Schemas generated from the event classes, the golden fixtures as
- * examples) and the apps' handlers. `npm run docs:asyncapi` writes it to
+ * examples) and the publishers and subscriptions above. `npm run docs:asyncapi` writes it to
  * docs/asyncapi.yaml; a test fails when the committed file differs.
  */
 export function buildAsyncApiDocument(): Record<string, unknown> {
@@ -68,7 +58,6 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
   const messages: Record<string, unknown> = {};
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
-  const consumers = consumedTopics();
   const eventSchemas = eventJsonSchemas();
 
   schemas.EventHeaders = {
@@ -109,7 +98,7 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
       messages: messageRefs,
       summary: `${publisher} publishes ${type} through its transactional outbox.`,
     };
-    for (const [app, topics] of Object.entries(consumers)) {
+    for (const [app, topics] of Object.entries(SUBSCRIPTIONS)) {
       if (!topics.includes(type)) continue;
       operations[`${app}Receives${channelId[0].toUpperCase()}${channelId.slice(1)}`] = {
         action: 'receive',

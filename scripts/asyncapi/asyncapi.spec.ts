@@ -1,8 +1,7 @@
 import 'reflect-metadata';
-import { Parser } from '@asyncapi/parser';
+import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { consumedTopics } from './asyncapi-document';
 import { renderAsyncApiYaml } from './render';
 
 describe('docs/asyncapi.yaml', () => {
@@ -14,18 +13,11 @@ describe('docs/asyncapi.yaml', () => {
 
   it('is a valid AsyncAPI document for the AsyncAPI parser', async () => {
     const { document, diagnostics } = await new Parser().parse(committed);
-    const errors = diagnostics.filter((d) => d.severity === 0);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- the parser's diagnostics and its DiagnosticSeverity come from two copies of @stoplight/types
+    const errors = diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error);
     expect(errors.map((e) => `${e.path.join('.')}: ${e.message}`)).toEqual([]);
     expect(document?.channels().all().map((c) => c.address()).sort()).toEqual(
       ['notification.dlq', 'order.cancelled', 'order.confirmed', 'order.created', 'order.dlq', 'payment.completed', 'payment.dlq', 'payment.failed'],
     );
   }, 30_000);
-
-  it('takes the consumers from the apps\' @EventPattern handlers, as the architecture says', () => {
-    expect(consumedTopics()).toEqual({
-      order: ['payment.completed', 'payment.failed'],
-      payment: ['order.created'],
-      notification: ['order.cancelled', 'order.confirmed', 'order.created', 'payment.failed'],
-    });
-  });
 });
