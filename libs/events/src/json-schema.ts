@@ -12,7 +12,7 @@ import { registeredEvents } from './registry';
  * only through class-transformer's default metadata storage, which the
  * package does not export from its typed entry point.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a subpath without types, see above
 const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as {
   defaultMetadataStorage: TransformerMetadataStorage;
 };
@@ -28,8 +28,8 @@ const OPTIONS: Partial<IOptions> = {
   additionalConverters: {
     // The defaults give Min/Max `type: number`, which would overwrite IsInt's `integer` when merged.
     [ValidationTypes.CUSTOM_VALIDATION]: {},
-    min: (meta) => ({ minimum: meta.constraints[0] }),
-    max: (meta) => ({ maximum: meta.constraints[0] }),
+    min: (meta) => ({ minimum: meta.constraints[0] as number }),
+    max: (meta) => ({ maximum: meta.constraints[0] as number }),
     [IS_CURRENCY_CODE]: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code' },
     [IS_TIMESTAMP]: { type: 'string', format: 'date-time' },
     [IS_SUM_OF_ITEMS]: { description: 'sum of quantity * unitPrice over items' },
@@ -57,7 +57,7 @@ function definitionsFor(root: Function, into: Record<string, JsonSchema> = {}): 
     const typeMeta = defaultMetadataStorage.findTypeMetadata(root, meta.propertyName);
     // Without @Type the generator would emit a $ref to `Array`; fail here rather than ship that.
     if (!typeMeta) throw new Error(`${root.name}.${meta.propertyName} is nested but has no @Type()`);
-    definitionsFor(typeMeta.typeFunction() as Function, into);
+    definitionsFor(typeMeta.typeFunction(), into);
   }
   return into;
 }

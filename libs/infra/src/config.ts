@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { KafkaConnectionOptions } from '@lib/kafka/kafka-config';
 
-/** Defaults documented in docs/infrastructure.md and the architecture's Configuration section. */
+/** Defaults documented in docs/infrastructure.md and .env.example. */
 export const DEFAULT_KAFKA_BROKERS = 'localhost:9092';
 export const DEFAULT_TOPIC_PARTITIONS = 6;
 export const DEFAULT_DATABASE_URLS = {
@@ -54,6 +55,5 @@ export function isLocalMainBroker(brokers: string[]): boolean {
 
 /** Loads `.env` from the current directory when there is one; variables already set win. */
 export function loadDotEnv(file = '.env'): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  if (require('node:fs').existsSync(file)) process.loadEnvFile(file);
+  if (existsSync(file)) process.loadEnvFile(file);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { Kafka, KafkaMessage } from 'kafkajs';
 import { ConsumedMessage } from './consumer-runner';
 import { KafkaConnectionOptions, toKafkaJsConfig } from './kafka-config';
 
@@ -79,7 +79,7 @@ export async function readTopic(connection: KafkaConnectionOptions, topic: strin
 // Same conversion as the consumer runner's: header values decoded as UTF-8, no kafkajs types outside.
 function toConsumed(topic: string, partition: number, m: KafkaMessage): ConsumedMessage {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries((m.headers ?? {}) as IHeaders)) {
+  for (const [name, value] of Object.entries(m.headers ?? {})) {
     if (value === undefined) continue;
     const first = Array.isArray(value) ? value[0] : value;
     headers[name] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);

@@ -60,6 +60,7 @@ export async function withConsumerSpan<T>(message: ConsumedMessageTrace, fn: (sp
     try {
       return await fn(span);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects are JSON-stringified; String() only sees primitives and functions
       span.recordException(error instanceof Error ? error : { message: typeof error === 'object' ? JSON.stringify(error) : String(error) });
       span.setStatus({ code: SpanStatusCode.ERROR });
       throw error;

@@ -12,11 +12,13 @@ describe('tracing switched on by an OTLP endpoint', () => {
   const received: { method?: string; url?: string; body: string }[] = [];
 
   beforeAll(async () => {
-    collector = createServer(async (req: IncomingMessage, res) => {
+    collector = createServer((req: IncomingMessage, res) => {
       let body = '';
-      for await (const chunk of req) body += chunk;
-      received.push({ method: req.method, url: req.url, body });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ method: req.method, url: req.url, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
     });
     collector.listen(0);
     await once(collector, 'listening');

@@ -1,0 +1,107 @@
+// @ts-check
+/**
+ * ESLint for the whole monorepo, in the shape of Nest's own starter:
+ * `@eslint/js` recommended + typescript-eslint `recommendedTypeChecked`, with
+ * Prettier owning the layout. Layer rules (who may import whom) are not here:
+ * they live in `.dependency-cruiser.js`, which `npm run lint` runs as well.
+ *
+ * Formatting: `eslint-config-prettier` switches off every ESLint rule that
+ * Prettier decides, and `prettier --check` is its own step of `npm run lint`
+ * (see package.json), so ESLint reports code, never layout.
+ */
+import eslint from '@eslint/js';
+import comments from '@eslint-community/eslint-plugin-eslint-comments/configs';
+import eslintConfigPrettier from 'eslint-config-prettier/flat';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/**
+ * TEMPORARY, for the issue 9 wave: findings in files that other streams are
+ * rewriting right now (core: apps/<app>/src, libs/messaging|outbox|service/src;
+ * toolkit: test support and bench) are left to those rewrites rather than fixed
+ * here and conflicting. Once the wave has landed, delete this list and fix what
+ * `npm run lint` then reports. Each entry: file, the rules it may break, why.
+ */
+const WAVE_9_EXCEPTIONS = /** @type {[string, string[]][]} */ ([
+  ['apps/notification/src/notifications/application/notify/notify-customer.handler.ts', ['@typescript-eslint/no-unsafe-member-access']], // TypeORM's `raw` is `any`
+  ['apps/payment/src/config/payment.env.ts', ['@typescript-eslint/no-unsafe-member-access', '@typescript-eslint/no-unsafe-return']], // class-transformer's `obj` is `any`
+  ['libs/service/src/bootstrap.ts', ['@typescript-eslint/no-unsafe-call', '@typescript-eslint/no-unsafe-member-access']], // Nest's getHttpServer() is `any`
+  ['libs/messaging/src/kafka-events.transport.ts', ['@typescript-eslint/no-base-to-string']], // String() of a non-object `unknown`
+  ['libs/service/src/config/validate-env.ts', ['@typescript-eslint/no-base-to-string']], // String() of an env value
+  ['libs/outbox/src/outbox-relay.ts', ['@typescript-eslint/no-this-alias']], // `self` in a hoisted timer callback
+  ['libs/testing/src/global-setup.ts', ['@eslint-community/eslint-comments/require-description']],
+  ['test/support/apps-under-test.ts', ['@eslint-community/eslint-comments/require-description']], // and an eslint-disable now moot in tests
+  ['bench/saga.bench.ts', ['@typescript-eslint/no-unused-vars', '@typescript-eslint/no-floating-promises']],
+]).map(
+  ([file, rules]) =>
+    /** @type {import('eslint').Linter.Config} */ ({
+      files: [file],
+      ...(file === 'test/support/apps-under-test.ts' ? { linterOptions: { reportUnusedDisableDirectives: 'off' } } : {}),
+      rules: Object.fromEntries(rules.map((rule) => [rule, 'off'])),
+    }),
+);
+
+export default tseslint.config(
+  {
+    // Fixture files break the layer rules on purpose (test/architecture); they are read, never run.
+    ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', '.local/**', 'test/architecture/fixtures/**'],
+  },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  comments.recommended,
+  {
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    languageOptions: {
+      globals: { ...globals.node, ...globals.jest },
+      sourceType: 'commonjs',
+      parserOptions: {
+        // One program for the whole tree (the root tsconfig.json includes apps, libs,
+        // scripts, test and bench); jest.config.ts sits outside it and is checked alone.
+        projectService: { allowDefaultProject: ['jest.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      // Every eslint-disable says why, after `--`.
+      '@eslint-community/eslint-comments/require-description': ['error', { ignore: ['eslint-enable'] }],
+      // `_`-prefixed names say "unused on purpose" (e.g. a field left out of a rest spread).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      // Nest, TypeORM and class-validator take classes as `Function` (entities, migrations,
+      // metadata look-ups); code that hands classes to them mirrors their parameter types.
+      '@typescript-eslint/no-unsafe-function-type': 'off',
+      // An `async` method that fulfils a Promise-returning contract (a notification channel,
+      // a kafkajs batch handler) without awaiting anything is intended; promises that are
+      // dropped are what matters, and no-floating-promises catches those.
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    // Tests and benchmarks read untyped JSON (supertest's `body`, `JSON.parse`, broker
+    // records) and assert on its shape with `expect`, and feed deliberately ill-typed
+    // input (`as any`) to see it rejected; typing all of that would add ceremony, not
+    // safety. A value stringified wrongly in a test shows as a failed assertion or an odd
+    // test name, not as a production bug. So these checks hold for production code only.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-base-to-string': 'off',
+      '@typescript-eslint/restrict-template-expressions': 'off',
+      // Tests cast parsed JSON to `Record<string, any>` to reach into it; the rule takes that
+      // for a no-op on a `Record<string, unknown>` (any/unknown type arguments look alike to
+      // it) and its autofix removes casts the compiler needs.
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+    },
+  },
+  ...WAVE_9_EXCEPTIONS,
+  {
+    // The config files themselves are plain JavaScript outside the TypeScript program.
+    files: ['**/*.{js,mjs,cjs}'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  eslintConfigPrettier,
+);
