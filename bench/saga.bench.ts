@@ -29,7 +29,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { brokerPid, ensurePostgresRunning, KAFKA_VERSION } from '@lib/infra';
+import { brokerPid, ensurePostgresRunning, kafkaVersion } from '@lib/infra';
 import { AppName } from '@lib/events';
 import { createTestDatabase, startPrivateKafka } from '@lib/testing';
 import { Client } from 'pg';
@@ -500,7 +500,7 @@ async function main(): Promise<void> {
       loadAverage1m: { atStart: round(loadAtStart, 2), atEnd: round(os.loadavg()[0], 2) },
     },
     setup: {
-      kafka: `${KAFKA_VERSION}, one local KRaft broker of the bench's own, replication factor 1`,
+      kafka: `${kafkaVersion()}, one local KRaft broker of the bench's own, replication factor 1`,
       partitions: PARTITIONS,
       apps: 'order, payment, notification: one process each, `nest build` bundles, default settings except LOG_LEVEL=warn, LOG_FORMAT=json',
       consumerConcurrency: 3,

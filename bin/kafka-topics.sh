@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # Kafka's topic tool: create, list, describe, alter, delete topics.
-# Same flags as Kafka's own bin/kafka-topics.sh (Apache Kafka version pinned in
+# Same flags as Kafka's own bin/kafka-topics.sh (Apache Kafka version: KAFKA_VERSION, else the default in
 # libs/infra/src/versions.ts; the jars are fetched on first use). Works from any directory.
 exec "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../libs/infra/kafka/run-kafka-class.sh" org.apache.kafka.tools.TopicCommand "$@"

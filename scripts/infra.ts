@@ -2,17 +2,39 @@
  * npm run infra:up | infra:down | infra:status | infra:fetch
  * (ts-node scripts/infra.ts <command>). Exits non-zero with one clear line on failure.
  */
-import { fetchKafka, infraDown, infraStatus, infraUp, KAFKA_VERSION, loadDotEnv } from '@lib/infra';
+import { parseArgs } from 'node:util';
+import { fetchKafka, infraDown, infraStatus, infraUp, kafkaVersion, loadDotEnv, localBootstrap, parseClusterSize } from '@lib/infra';
 
-const USAGE = 'usage: ts-node scripts/infra.ts up | down | status | fetch';
+const USAGE = `usage:
+  npm run infra:up [-- --brokers N]   start Kafka (N=1: single broker, the default; N=3: a KRaft cluster on
+                                      localhost:9092,9094,9096), the contract topics and the databases
+  npm run infra:down                  stop the local Kafka broker(s); PostgreSQL is left running
+  npm run infra:status                what runs and what is missing (exit 0 only when all is up)
+  npm run infra:fetch                 only download the Kafka jars
 
-async function main(cmd: string | undefined): Promise<number> {
+environment: KAFKA_VERSION (default ${kafkaVersion({})}; e.g. 3.9.1), KAFKA_CLUSTER_SIZE (same as --brokers),
+KAFKA_BROKERS, KAFKA_TOPIC_PARTITIONS, INFRA_MODE, *_DATABASE_URL (see docs/infrastructure.md)`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { brokers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const cmd = positionals[0];
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   loadDotEnv();
   switch (cmd) {
     case 'up': {
       const started = Date.now();
-      await infraUp();
-      console.log(`infra: up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      const brokers = values.brokers === undefined ? undefined : parseClusterSize(values.brokers, '--brokers');
+      const result = await infraUp({ brokers });
+      const what = result.nodes > 1 ? `${result.nodes} brokers` : '1 broker';
+      const version = result.version ? `, Kafka ${result.version}` : '';
+      console.log(`infra: up (${what}${version}; ${((Date.now() - started) / 1000).toFixed(1)} s)`);
       return 0;
     }
     case 'down':
@@ -20,16 +42,25 @@ async function main(cmd: string | undefined): Promise<number> {
       return 0;
     case 'fetch': {
       const libs = await fetchKafka();
-      console.log(`kafka: Apache Kafka ${KAFKA_VERSION} jars in ${libs}`);
+      console.log(`kafka: Apache Kafka ${kafkaVersion()} jars in ${libs}`);
       return 0;
     }
     case 'status': {
       const s = await infraStatus();
-      console.log(`kafka: version ${s.kafkaVersion}, jars ${s.jarsFetched ? 'fetched' : 'not fetched (npm run infra:fetch)'}`);
-      for (const b of s.localBrokers) {
-        console.log(`kafka: local broker "${b.name}" ${b.running ? `running, pid ${b.pid}, port ${b.port}` : 'stopped'}`);
+      console.log(`kafka: infra:up starts version ${s.kafkaVersion}, jars ${s.jarsFetched ? 'fetched' : 'not fetched (npm run infra:fetch)'}`);
+      if (s.local) {
+        const kind = s.local.nodes === 1 ? 'single broker' : `${s.local.nodes}-node cluster, ${s.local.running} running`;
+        const controller = s.local.activeController === undefined ? '' : `, active controller: node ${s.local.activeController}`;
+        console.log(`kafka: local ${kind}, Kafka ${s.local.version ?? '?'}${controller}`);
+        if (s.local.nodes > 1 && s.brokers.length < s.local.nodes) {
+          console.log(`kafka: hint: KAFKA_BROKERS=${localBootstrap(s.local.nodes).join(',')} survives the loss of node 1`);
+        }
       }
-      console.log(`kafka: ${s.brokers.join(',')} ${s.kafkaReady ? 'ready' : 'NOT ready'}`);
+      for (const b of s.localBrokers) {
+        console.log(`kafka: local broker "${b.name}" ${b.running ? `running, pid ${b.pid}, port ${b.port}, Kafka ${b.version ?? '?'}` : 'stopped'}`);
+      }
+      const registered = s.clusterBrokers === undefined ? '' : ` (${s.clusterBrokers} broker${s.clusterBrokers === 1 ? '' : 's'} registered)`;
+      console.log(`kafka: ${s.brokers.join(',')} ${s.kafkaReady ? 'ready' : 'NOT ready'}${registered}`);
       if (s.kafkaReady) {
         console.log(s.missingTopics.length === 0 ? 'kafka: all contract topics present' : `kafka: missing topics ${s.missingTopics.join(', ')}`);
       }
@@ -46,11 +77,11 @@ async function main(cmd: string | undefined): Promise<number> {
   }
 }
 
-main(process.argv[2]).then(
+main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const msg = e instanceof Error ? e.message : String(e);
-    console.error(`infra ${process.argv[2]}: ${msg}`);
+    console.error(`infra ${process.argv[2] ?? ''}: ${msg}`);
     process.exit(1);
   },
 );

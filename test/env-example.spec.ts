@@ -4,9 +4,15 @@ import { NotificationEnv } from '../apps/notification/src/config/notification.en
 import { OrderEnv } from '../apps/order/src/config/order.env';
 import { PaymentEnv } from '../apps/payment/src/config/payment.env';
 import { DEFAULT_TOPIC_PARTITIONS } from '@lib/infra/config';
+import { DEFAULT_KAFKA_VERSION } from '@lib/infra/versions';
 
 /** Variables only the infrastructure scripts read, with their defaults. */
-const INFRA_DEFAULTS: Record<string, string> = { KAFKA_TOPIC_PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS), INFRA_MODE: 'jar' };
+const INFRA_DEFAULTS: Record<string, string> = {
+  KAFKA_VERSION: DEFAULT_KAFKA_VERSION,
+  KAFKA_CLUSTER_SIZE: '1',
+  KAFKA_TOPIC_PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS),
+  INFRA_MODE: 'jar',
+};
 
 function parseEnvFile(text: string): Record<string, string> {
   return Object.fromEntries(

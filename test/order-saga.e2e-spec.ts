@@ -13,6 +13,14 @@ jest.setTimeout(120_000);
 
 const ROOT = join(__dirname, '..');
 const BROKER_PORT = 29392;
+/**
+ * Runs the suite against a given Kafka instead of its private broker, e.g. the
+ * three-node cluster of `npm run infra:up -- --brokers 3`:
+ * `SAGA_E2E_KAFKA_BROKERS=localhost:9092,localhost:9094,localhost:9096 npx jest test/order-saga.e2e-spec.ts`.
+ * Its contract topics must exist (infra:up creates them) and carry no other
+ * saga's events (a fresh cluster); the suite leaves it running.
+ */
+const GIVEN_KAFKA = process.env.SAGA_E2E_KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
 const PORTS = { order: 3101, payment: 3102, notification: 3103, paymentB: 3112 };
 const LIMIT = 100_000; // PAYMENT_MAX_AMOUNT's default: 1000.00
 const LOG_DIR = join(ROOT, '.local', 'logs', 'order-saga-e2e');
@@ -65,7 +73,9 @@ describe('order saga across the three apps', () => {
   beforeAll(async () => {
     // Each resource is kept as soon as it exists, so that afterAll releases it even when another one failed.
     const setup = await Promise.allSettled([
-      startPrivateKafka('e2e-saga', BROKER_PORT).then((broker) => (kafka = broker)),
+      (GIVEN_KAFKA?.length ? Promise.resolve({ brokers: GIVEN_KAFKA, stop: async () => undefined }) : startPrivateKafka('e2e-saga', BROKER_PORT)).then(
+        (broker) => (kafka = broker),
+      ),
       createTestDatabase('saga_orders').then((db) => (dbs.order = db)),
       createTestDatabase('saga_payments').then((db) => (dbs.payment = db)),
       createTestDatabase('saga_notifications').then((db) => (dbs.notification = db)),
@@ -192,7 +202,7 @@ describe('order saga across the three apps', () => {
   /** Types one line per value into Kafka's own console producer, as a person at a terminal would: no key, no headers. */
   const consoleProduce = (topic: string, values: object[]) =>
     new Promise<void>((resolve, reject) => {
-      const producer = spawn(join(ROOT, 'bin', 'kafka-console-producer.sh'), ['--bootstrap-server', `localhost:${BROKER_PORT}`, '--topic', topic], {
+      const producer = spawn(join(ROOT, 'bin', 'kafka-console-producer.sh'), ['--bootstrap-server', kafka.brokers.join(','), '--topic', topic], {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let output = '';

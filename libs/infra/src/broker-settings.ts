@@ -1,26 +1,51 @@
 /**
  * Broker settings shared by the jar path (server.properties written by
  * broker.ts) and docker-compose.kafka.yml (KAFKA_* env vars; compose.spec.ts
- * checks they agree). Listener addresses differ by nature and live in each.
+ * checks they agree), for a single node (`nodes` = 1) or a cluster.
+ * Listener addresses, node ids and voters differ by nature and live in each.
  */
-export function sharedBrokerSettings(partitions: number): Record<string, string> {
+export function sharedBrokerSettings(partitions: number, nodes = 1): Record<string, string> {
+  const { replicationFactor, minInSyncReplicas } = replicationFor(nodes);
   return {
     'process.roles': 'broker,controller',
-    'node.id': '1',
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    // Single node: without these, consumer groups never get a coordinator and
+    // Internal topics replicated like the contract topics. On a single node,
+    // anything above 1 means consumer groups never get a coordinator and
     // idempotent/transactional producers hang.
-    'offsets.topic.replication.factor': '1',
-    'transaction.state.log.replication.factor': '1',
-    'transaction.state.log.min.isr': '1',
-    'default.replication.factor': '1',
+    'offsets.topic.replication.factor': String(replicationFactor),
+    'transaction.state.log.replication.factor': String(replicationFactor),
+    'transaction.state.log.min.isr': String(minInSyncReplicas),
+    'default.replication.factor': String(replicationFactor),
+    'min.insync.replicas': String(minInSyncReplicas),
     // Tests must not wait 3 s at every group join.
     'group.initial.rebalance.delay.ms': '0',
     // Topics are created up front (infra:up / kafka-init), never by a typo.
     'auto.create.topics.enable': 'false',
     'num.partitions': String(partitions),
   };
+}
+
+export interface Replication {
+  /** Copies of each partition: 1 on a single node, 3 on a cluster of 3 or more. */
+  replicationFactor: number;
+  /**
+   * `min.insync.replicas`: with acks=-1 (our producers) a write is
+   * acknowledged once this many replicas have it, so one broker of three can
+   * die without losing an acknowledged message or stopping writes.
+   */
+  minInSyncReplicas: number;
+}
+
+/** Replication of the contract and internal topics on a cluster of `nodes` brokers. */
+export function replicationFor(nodes: number): Replication {
+  const replicationFactor = Math.max(1, Math.min(3, nodes));
+  return { replicationFactor, minInSyncReplicas: replicationFactor >= 3 ? 2 : 1 };
+}
+
+/** Topic-level configs of the contract topics on a cluster of `nodes` brokers (set explicitly, whatever the broker default). */
+export function contractTopicConfigs(nodes: number): Record<string, string> {
+  return { 'min.insync.replicas': String(replicationFor(nodes).minInSyncReplicas) };
 }
 
 /** Kafka property name → the apache/kafka image's env var (`group.initial.rebalance.delay.ms` → `KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS`). */

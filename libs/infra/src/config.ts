@@ -46,11 +46,49 @@ export function infraKafkaConnection(brokers: string[] = kafkaBrokers(), clientI
   return { brokers, clientId };
 }
 
-const LOCAL_MAIN_BROKERS = new Set(['localhost:9092', '127.0.0.1:9092']);
+/** Client port of node 1 of the local deployment; node i listens on MAIN_PORT + 2(i-1). */
+export const MAIN_PORT = 9092;
+/** Largest local cluster infra:up starts. */
+export const MAX_CLUSTER_SIZE = 9;
 
-/** True when the brokers are exactly our local main broker (the one infra:up starts). */
+/**
+ * `KAFKA_CLUSTER_SIZE`: nodes of the local Kafka that infra:up starts
+ * (1: a single broker, the default; 3: a cluster with replication factor 3
+ * and min ISR 2). Undefined when unset: infra:up then keeps what runs.
+ */
+export function clusterSize(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.KAFKA_CLUSTER_SIZE?.trim();
+  if (!raw) return undefined;
+  return parseClusterSize(raw, 'KAFKA_CLUSTER_SIZE');
+}
+
+/** A cluster size given as text (`--brokers 3`, KAFKA_CLUSTER_SIZE=3), validated. */
+export function parseClusterSize(raw: string, what: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CLUSTER_SIZE) {
+    throw new Error(`${what} must be an integer between 1 and ${MAX_CLUSTER_SIZE} (1: single broker, 3: cluster), got "${raw}"`);
+  }
+  return n;
+}
+
+/** What to set KAFKA_BROKERS to for the local deployment of `nodes` nodes: `localhost:9092[,localhost:9094,…]`. */
+export function localBootstrap(nodes: number): string[] {
+  return Array.from({ length: nodes }, (_, i) => `localhost:${MAIN_PORT + 2 * i}`);
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1']);
+
+/** True when the brokers are (some of) the local deployment that infra:up starts: loopback, ports 9092, 9094, …. */
 export function isLocalMainBroker(brokers: string[]): boolean {
-  return brokers.length > 0 && brokers.every((b) => LOCAL_MAIN_BROKERS.has(b));
+  const local = new Set(localBootstrap(MAX_CLUSTER_SIZE).map((b) => b.split(':')[1]));
+  return (
+    brokers.length > 0 &&
+    brokers.some((b) => b.endsWith(`:${MAIN_PORT}`)) &&
+    brokers.every((b) => {
+      const i = b.lastIndexOf(':');
+      return LOOPBACK.has(b.slice(0, i)) && local.has(b.slice(i + 1));
+    })
+  );
 }
 
 /** Loads `.env` from the current directory when there is one; variables already set win. */

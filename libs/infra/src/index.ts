@@ -3,23 +3,40 @@
  * started with java; or docker-compose.kafka.yml with INFRA_MODE=docker) and
  * the apps' PostgreSQL databases. `npm run infra:up|down|status|fetch`.
  */
+import * as fs from 'node:fs';
 import { ALL_TOPICS } from '@lib/events/topics';
-import { ensureTopics, listTopics, waitForKafka } from '@lib/kafka/admin';
-import { MAIN_BROKER, brokerPid, brokerPorts, knownBrokers, startBroker, stopBroker } from './broker';
-import { databaseUrls, infraKafkaConnection, isLocalMainBroker, kafkaBrokers, topicPartitions } from './config';
+import { countBrokers, ensureTopics, listTopics, waitForKafka } from '@lib/kafka/admin';
+import { MAIN_BROKER, brokerPid, brokerPorts, knownBrokers, runningVersion, startBroker, stopBroker } from './broker';
+import { contractTopicConfigs, replicationFor } from './broker-settings';
+import { MAIN_CLUSTER, clusterLogs, localActiveController, runningClusterNodes, startCluster } from './cluster';
+import {
+  MAIN_PORT,
+  clusterSize,
+  databaseUrls,
+  infraKafkaConnection,
+  isLocalMainBroker,
+  kafkaBrokers,
+  localBootstrap,
+  topicPartitions,
+} from './config';
 import { compose, dockerRequested, dockerUsable } from './docker';
 import { isKafkaFetched } from './kafka-dist';
+import { brokerPaths } from './paths';
 import { databaseExists, ensureDatabases, parseDatabaseUrl, redact } from './postgres';
 import { InfraError, Logger, consoleLogger, isPortOpen } from './util';
-import { KAFKA_VERSION } from './versions';
+import { kafkaVersion } from './versions';
 
-export { KAFKA_VERSION } from './versions';
+export { DEFAULT_KAFKA_VERSION, KAFKA_3_VERSION, kafkaVersion } from './versions';
 export { fetchKafka, kafkaToolsClasspath, isKafkaFetched } from './kafka-dist';
 export { startBroker, stopBroker, isBrokerRunning, brokerPid, MAIN_BROKER } from './broker';
 export type { StartBrokerOptions, BrokerInfo } from './broker';
-export { waitForKafka, ensureTopics } from '@lib/kafka/admin';
+export { startCluster, stopCluster, MAIN_CLUSTER, CLUSTER_NODE_JVM_OPTS } from './cluster';
+export type { StartClusterOptions, KafkaCluster, ClusterNode } from './cluster';
+export { replicationFor, contractTopicConfigs } from './broker-settings';
+export type { Replication } from './broker-settings';
+export { waitForKafka, ensureTopics, waitForTopicLeaders, describePartitions, describeTopicConfigs } from '@lib/kafka/admin';
 export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePostgresRunning } from './postgres';
-export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv } from './config';
+export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap } from './config';
 export { InfraError } from './util';
 export type { Logger } from './util';
 export * from './app-process';
@@ -27,13 +44,22 @@ export * from './app-process';
 export interface InfraUpOptions {
   /** Where progress lines go (default console.log). */
   log?: Logger;
-  /** Deadline for Kafka readiness (default 90 s). */
+  /** Deadline for Kafka readiness (default 90 s, 120 s for a cluster). */
   timeoutMs?: number;
+  /**
+   * Nodes of the local Kafka (`--brokers N`; default KAFKA_CLUSTER_SIZE,
+   * else whatever local Kafka runs, else 1).
+   */
+  brokers?: number;
 }
 
 export interface InfraUpResult {
   mode: 'jar' | 'docker' | 'external';
   brokers: string[];
+  /** Brokers in the cluster (1 for the single local broker). */
+  nodes: number;
+  /** Kafka version of the local broker(s), when infra runs them. */
+  version?: string;
   /** True when this call started the broker (false: it was running already). */
   startedBroker: boolean;
   createdTopics: string[];
@@ -50,18 +76,47 @@ async function kafkaAnswers(brokers: string[], timeoutMs: number): Promise<boole
   }
 }
 
+/** Nodes in the voter set of a local node (from its properties file). */
+function votersOf(node: string): number {
+  const p = brokerPaths(node);
+  try {
+    const m = /^controller\.quorum\.voters=(.*)$/m.exec(fs.readFileSync(p.propsFile, 'utf8'));
+    return m ? m[1]!.split(',').length : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** The local Kafka infra:up started and that still runs: the single broker or the cluster. */
+function runningLocalKafka(): { nodes: number; version?: string; running: number } | undefined {
+  const single = brokerPid(MAIN_BROKER);
+  if (single !== undefined) return { nodes: 1, version: runningVersion(single), running: 1 };
+  const cluster = runningClusterNodes(MAIN_CLUSTER);
+  if (cluster.length === 0) return undefined;
+  return { nodes: votersOf(cluster[0]!.name), version: runningVersion(cluster[0]!.pid), running: cluster.length };
+}
+
+const describeKafka = (nodes: number) => (nodes === 1 ? 'the single local broker' : `the local ${nodes}-node cluster`);
+
 /**
  * Brings up Kafka (KAFKA_BROKERS, default localhost:9092), the contract
  * topics and the app databases. Idempotent: with a healthy broker running it
- * only checks topics and databases.
+ * only checks topics and databases. `brokers: 3` (or KAFKA_CLUSTER_SIZE=3)
+ * starts a three-node cluster on 9092/9094/9096 instead of the single broker
+ * and creates the topics with replication factor 3 and min ISR 2.
  */
 export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult> {
   const log = opts.log ?? consoleLogger;
-  const timeoutMs = opts.timeoutMs ?? 90_000;
   const brokers = kafkaBrokers();
   const partitions = topicPartitions();
+  const requestedNodes = opts.brokers ?? clusterSize();
+  const version = kafkaVersion();
+  const versionAsked = !!process.env.KAFKA_VERSION?.trim();
+  let timeoutMs = opts.timeoutMs ?? 90_000;
   let mode: InfraUpResult['mode'] = 'jar';
   let startedBroker = false;
+  let nodes = requestedNodes ?? 1;
+  let runsVersion: string | undefined = version;
 
   if (!isLocalMainBroker(brokers)) {
     mode = 'external';
@@ -70,33 +125,66 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
       await waitForKafka(infraKafkaConnection(brokers), { timeoutMs: Math.min(timeoutMs, 30_000) });
     } catch (e) {
       throw new InfraError(
-        `Kafka at ${brokers.join(',')} is not reachable (${(e as Error).message}); infra:up starts a broker only for localhost:9092`,
+        `Kafka at ${brokers.join(',')} is not reachable (${(e as Error).message}); infra:up starts a broker only for localhost:${MAIN_PORT}`,
       );
     }
+    nodes = await countBrokers(infraKafkaConnection(brokers));
+    runsVersion = undefined;
   } else if (dockerRequested() && dockerUsable()) {
     mode = 'docker';
-    compose(['up', '-d'], log);
-    await waitForKafka(infraKafkaConnection(brokers), { timeoutMs });
+    if (nodes !== 1 && nodes !== 3) throw new InfraError(`docker-compose.kafka.yml has a single broker and a 3-node cluster (profile "cluster"), not ${nodes} nodes`);
+    // The cluster profile's services, named: `kafka` (the single broker) would take port 9092 too.
+    compose(nodes === 3 ? ['--profile', 'cluster', 'up', '-d', 'kafka-cluster-init', 'postgres'] : ['up', '-d'], log);
+    await waitForKafka(infraKafkaConnection(localBootstrap(nodes)), { timeoutMs, brokers: nodes });
   } else {
     if (dockerRequested()) log('docker: INFRA_MODE=docker but no usable Docker engine (`docker info` fails); using the jar path');
-    const pid = brokerPid(MAIN_BROKER);
-    if (pid === undefined && (await isPortOpen(9092)) && (await kafkaAnswers(brokers, 5_000))) {
-      log('kafka: a broker not started by infra:up answers on localhost:9092; using it');
-    } else {
-      const info = await startBroker({ name: MAIN_BROKER, port: 9092, controllerPort: 9093, partitions, timeoutMs, log });
+    const running = runningLocalKafka();
+    if (running) {
+      // Without an explicit choice, keep what runs: a second `infra:up` (or a test run's global setup) must not fail.
+      nodes = requestedNodes ?? running.nodes;
+      if (running.nodes !== nodes) {
+        throw new InfraError(
+          `${describeKafka(running.nodes)} runs on localhost:${MAIN_PORT}, but ${describeKafka(nodes)} was asked for; run \`npm run infra:down\` first to switch`,
+        );
+      }
+      if (versionAsked && running.version && running.version !== version) {
+        throw new InfraError(
+          `${describeKafka(running.nodes)} runs Kafka ${running.version}, but KAFKA_VERSION=${version}; run \`npm run infra:down\` first to switch`,
+        );
+      }
+      runsVersion = running.version ?? version;
+    }
+    if (!running && (await isPortOpen(MAIN_PORT)) && (await kafkaAnswers(brokers, 5_000))) {
+      log(`kafka: a broker not started by infra:up answers on localhost:${MAIN_PORT}; using it`);
+      nodes = await countBrokers(infraKafkaConnection(brokers));
+      runsVersion = undefined;
+    } else if (nodes === 1) {
+      const info = await startBroker({ name: MAIN_BROKER, port: MAIN_PORT, controllerPort: MAIN_PORT + 1, partitions, timeoutMs, version: runsVersion, log });
       startedBroker = !info.alreadyRunning;
+      runsVersion = info.version;
+      log(`kafka: broker "${MAIN_BROKER}" ${info.alreadyRunning ? 'already running' : 'ready'} (pid ${info.pid}) on ${info.bootstrap}, Kafka ${info.version}`);
+    } else {
+      timeoutMs = opts.timeoutMs ?? 120_000;
+      const cluster = await startCluster({ name: MAIN_CLUSTER, basePort: MAIN_PORT, nodes, partitions, timeoutMs, version: runsVersion, log });
+      startedBroker = !cluster.alreadyRunning;
+      runsVersion = cluster.version;
       log(
-        info.alreadyRunning
-          ? `kafka: broker "${MAIN_BROKER}" already running (pid ${info.pid}) on ${info.bootstrap}, Kafka ${KAFKA_VERSION}`
-          : `kafka: broker "${MAIN_BROKER}" ready (pid ${info.pid}) on ${info.bootstrap}, Kafka ${KAFKA_VERSION}`,
+        `kafka: ${nodes}-node cluster "${MAIN_CLUSTER}" ${cluster.alreadyRunning ? 'already running' : 'ready'} on ${cluster.brokers.join(', ')}, ` +
+          `Kafka ${cluster.version} (pids ${cluster.nodes.map((n) => n.pid()).join(', ')}; logs ${clusterLogs()})`,
       );
+      if (brokers.length < nodes) log(`kafka: for the apps and tools, set KAFKA_BROKERS=${localBootstrap(nodes).join(',')} (node 1 alone works only while it is up)`);
     }
   }
 
-  const topics = await ensureTopics(infraKafkaConnection(brokers), ALL_TOPICS, { partitions, replicationFactor: 1 });
+  const { replicationFactor, minInSyncReplicas } = replicationFor(nodes);
+  const topics = await ensureTopics(infraKafkaConnection(brokers), ALL_TOPICS, {
+    partitions,
+    replicationFactor,
+    configs: contractTopicConfigs(nodes),
+  });
   log(
     topics.created.length > 0
-      ? `kafka: created topics ${topics.created.join(', ')} (${partitions} partitions)`
+      ? `kafka: created topics ${topics.created.join(', ')} (${partitions} partitions, replication factor ${replicationFactor}, min ISR ${minInSyncReplicas})`
       : `kafka: all ${ALL_TOPICS.length} contract topics present`,
   );
   for (const m of topics.partitionMismatch) {
@@ -107,37 +195,41 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
   if (createdDatabases.length === 0) {
     log(`postgres: databases ${Object.values(databaseUrls()).map((u) => parseDatabaseUrl(u).database).join(', ')} present`);
   }
-  return { mode, brokers, startedBroker, createdTopics: topics.created, createdDatabases };
+  return { mode, brokers, nodes, version: runsVersion, startedBroker, createdTopics: topics.created, createdDatabases };
 }
 
 /**
- * Stops the local brokers started by infra (the main one and any named extra
- * broker), or `docker compose down` with INFRA_MODE=docker. PostgreSQL is a
- * system service shared with other work and is left running. Returns the
- * names of the brokers it stopped.
+ * Stops the local brokers started by infra (the single one, the cluster's
+ * nodes and any named extra broker), or `docker compose down` with
+ * INFRA_MODE=docker. PostgreSQL is a system service shared with other work
+ * and is left running. Returns the names of the brokers it stopped.
  */
 export async function infraDown(opts: { log?: Logger } = {}): Promise<string[]> {
   const log = opts.log ?? consoleLogger;
   if (dockerRequested() && dockerUsable()) {
-    compose(['down'], log);
+    compose(['--profile', 'cluster', 'down'], log);
     return ['docker'];
   }
-  const stopped: string[] = [];
   const names = [...new Set([MAIN_BROKER, ...knownBrokers()])];
-  for (const name of names) {
-    if (await stopBroker(name, { log })) stopped.push(name);
-  }
+  // All at once: a cluster's last nodes would otherwise wait for a quorum that the first ones took away.
+  const results = await Promise.all(names.map(async (name) => ((await stopBroker(name, { log })) ? [name] : [])));
+  const stopped = results.flat();
   log(stopped.length > 0 ? `kafka: stopped ${stopped.join(', ')}` : 'kafka: no local broker running');
   log('postgres: left running (system service)');
   return stopped;
 }
 
 export interface InfraStatus {
+  /** The version infra:up would start (KAFKA_VERSION or the default). */
   kafkaVersion: string;
   jarsFetched: boolean;
   brokers: string[];
   kafkaReady: boolean;
-  localBrokers: { name: string; pid?: number; port?: number; running: boolean }[];
+  /** Brokers registered in the cluster KAFKA_BROKERS points at (when ready). */
+  clusterBrokers?: number;
+  /** The local Kafka infra:up started, if it runs: nodes, version, running nodes, active controller (cluster). */
+  local?: { nodes: number; version?: string; running: number; activeController?: number };
+  localBrokers: { name: string; pid?: number; port?: number; version?: string; running: boolean }[];
   missingTopics: string[];
   postgres: { url: string; reachable: boolean; exists: boolean }[];
 }
@@ -147,13 +239,17 @@ export async function infraStatus(): Promise<InfraStatus> {
   const brokers = kafkaBrokers();
   const localBrokers = [...new Set([MAIN_BROKER, ...knownBrokers()])].map((name) => {
     const pid = brokerPid(name);
-    return { name, pid, port: brokerPorts(name)?.port, running: pid !== undefined };
+    return { name, pid, port: brokerPorts(name)?.port, version: pid === undefined ? undefined : runningVersion(pid), running: pid !== undefined };
   });
+  const running = runningLocalKafka();
+  const local = running && { ...running, activeController: running.nodes > 1 ? localActiveController(MAIN_CLUSTER) : undefined };
   const kafkaReady = await kafkaAnswers(brokers, 3_000);
   let missingTopics: string[] = [...ALL_TOPICS];
+  let clusterBrokers: number | undefined;
   if (kafkaReady) {
     const present = new Set(await listTopics(infraKafkaConnection(brokers)));
     missingTopics = ALL_TOPICS.filter((t) => !present.has(t));
+    clusterBrokers = await countBrokers(infraKafkaConnection(brokers)).catch(() => undefined);
   }
   const postgres = [];
   for (const url of Object.values(databaseUrls())) {
@@ -162,5 +258,5 @@ export async function infraStatus(): Promise<InfraStatus> {
     const exists = reachable ? await databaseExists(url).catch(() => false) : false;
     postgres.push({ url: redact(url), reachable, exists });
   }
-  return { kafkaVersion: KAFKA_VERSION, jarsFetched: isKafkaFetched(), brokers, kafkaReady, localBrokers, missingTopics, postgres };
+  return { kafkaVersion: kafkaVersion(), jarsFetched: isKafkaFetched(), brokers, kafkaReady, clusterBrokers, local, localBrokers, missingTopics, postgres };
 }

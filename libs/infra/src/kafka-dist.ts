@@ -4,17 +4,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KAFKA_DIR, kafkaLibsDir, kafkaVersionDir } from './paths';
 import { InfraError, Logger, commandExists, consoleLogger, withFileLock } from './util';
-import { KAFKA_SCALA_VERSION, KAFKA_VERSION, MAVEN_DEPENDENCY_PLUGIN } from './versions';
+import { DEFAULT_KAFKA_VERSION, KAFKA_SCALA_VERSION, LOG4J2_SLF4J_BINDING, MAVEN_DEPENDENCY_PLUGIN, isKafka4, kafkaVersion } from './versions';
 
 /** Written last into the libs folder: its presence means the download is complete. */
 const COMPLETE_MARKER = '.complete';
 
-/** Artifacts fetched from Maven Central (with their runtime dependencies). */
-export function kafkaArtifacts(version: string = KAFKA_VERSION): string[] {
-  return [`org.apache.kafka:kafka_${KAFKA_SCALA_VERSION}:${version}`, `org.apache.kafka:kafka-tools:${version}`];
+/**
+ * Artifacts fetched from Maven Central (with their runtime dependencies).
+ * 3.x: kafka-tools brings slf4j-reload4j + reload4j, the logging binding the
+ * broker needs. 4.x: the artifacts bring log4j-core but no SLF4J binding, so
+ * log4j2's is added (without it the broker logs nothing at all).
+ */
+export function kafkaArtifacts(version: string = kafkaVersion()): string[] {
+  return [
+    `org.apache.kafka:kafka_${KAFKA_SCALA_VERSION}:${version}`,
+    `org.apache.kafka:kafka-tools:${version}`,
+    ...(isKafka4(version) ? [LOG4J2_SLF4J_BINDING] : []),
+  ];
 }
 
-export function isKafkaFetched(version: string = KAFKA_VERSION): boolean {
+/** Jar name prefixes that must be in a complete download. */
+function requiredJars(version: string): string[] {
+  const logging = isKafka4(version) ? ['log4j-core', 'log4j-slf4j-impl'] : ['slf4j-reload4j'];
+  return [`kafka_${KAFKA_SCALA_VERSION}-${version}.jar`, `kafka-tools-${version}.jar`, ...logging];
+}
+
+export function isKafkaFetched(version: string = kafkaVersion()): boolean {
   return fs.existsSync(path.join(kafkaLibsDir(version), COMPLETE_MARKER));
 }
 
@@ -26,8 +41,7 @@ export function assertJava(): void {
 
 /**
  * Throw-away pom whose only purpose is to let the dependency plugin resolve
- * the broker and the tools with their runtime dependencies. kafka-tools brings
- * slf4j-reload4j + reload4j, the logging binding Kafka 3.9 needs at start.
+ * the broker and the tools with their runtime dependencies.
  */
 function fetchPom(version: string): string {
   const deps = kafkaArtifacts(version)
@@ -62,12 +76,12 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; 
 }
 
 /**
- * Downloads the pinned Kafka jars into `.local/kafka/<version>/libs/` with
- * Maven. Cached: when the folder is complete this returns at once, offline.
+ * Downloads the jars of a Kafka version (default: KAFKA_VERSION, else the
+ * pinned default) into `.local/kafka/<version>/libs/` with Maven. Cached: when the folder is complete this returns at once, offline.
  * Returns the libs folder.
  */
 export async function fetchKafka(opts: { version?: string; log?: Logger } = {}): Promise<string> {
-  const version = opts.version ?? KAFKA_VERSION;
+  const version = opts.version ?? kafkaVersion();
   const log = opts.log ?? consoleLogger;
   const libs = kafkaLibsDir(version);
   if (isKafkaFetched(version)) return libs;
@@ -102,14 +116,14 @@ export async function fetchKafka(opts: { version?: string; log?: Logger } = {}):
         const missing = /Could not find artifact/i.test(output);
         throw new InfraError(
           missing
-            ? `Kafka ${version} is not on Maven Central (${kafkaArtifacts(version).join(', ')}); fix KAFKA_VERSION in libs/infra/src/versions.ts.\n${tail}`
+            ? `Kafka ${version} is not on Maven Central (${kafkaArtifacts(version).join(', ')}); choose another KAFKA_VERSION (default ${DEFAULT_KAFKA_VERSION}, see libs/infra/src/versions.ts).\n${tail}`
             : network
             ? `could not download Kafka ${version} from Maven Central (network/proxy?). Check that https://repo.maven.apache.org is reachable (or configure a mirror/proxy in ~/.m2/settings.xml), then run \`npm run infra:fetch\` again.\n${tail}`
             : `mvn failed to fetch Kafka ${version} (exit ${code}); run \`npm run infra:fetch\` again to retry.\n${tail}`,
         );
       }
       const jars = fs.readdirSync(staging).filter((f) => f.endsWith('.jar'));
-      for (const must of [`kafka_${KAFKA_SCALA_VERSION}-${version}.jar`, `kafka-tools-${version}.jar`, 'slf4j-reload4j']) {
+      for (const must of requiredJars(version)) {
         if (!jars.some((j) => j.startsWith(must))) {
           throw new InfraError(`Kafka download incomplete: ${must}* missing in ${staging}`);
         }
@@ -131,7 +145,7 @@ export async function fetchKafka(opts: { version?: string; log?: Logger } = {}):
   });
 }
 
-/** Java classpath (`<libs>/*`) of the pinned Kafka broker and tools; fetches the jars if missing. */
+/** Java classpath (`<libs>/*`) of a Kafka version's broker and tools; fetches the jars if missing. */
 export async function kafkaToolsClasspath(opts: { version?: string; log?: Logger } = {}): Promise<string> {
   const libs = await fetchKafka(opts);
   return path.join(libs, '*');

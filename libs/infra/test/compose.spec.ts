@@ -1,44 +1,55 @@
-import { load } from 'js-yaml';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { load } from 'js-yaml';
 import { ALL_TOPICS } from '@lib/events/topics';
-import { serverProperties } from '../src/broker';
+import { serverProperties, singleNode } from '../src/broker';
 import { sharedBrokerSettings, toKafkaEnvVar } from '../src/broker-settings';
-import { DEFAULT_DATABASE_URLS, DEFAULT_TOPIC_PARTITIONS } from '../src/config';
+import { CLUSTER_NODE_JVM_OPTS, clusterLayout } from '../src/cluster';
+import { DEFAULT_DATABASE_URLS, DEFAULT_TOPIC_PARTITIONS, localBootstrap } from '../src/config';
 import { COMPOSE_FILE, REPO_ROOT } from '../src/paths';
-import { KAFKA_VERSION } from '../src/versions';
+import { DEFAULT_KAFKA_VERSION } from '../src/versions';
 
-type Obj = Record<string, unknown>;
+type Obj = { [key: string]: unknown };
 const compose = load(fs.readFileSync(COMPOSE_FILE, 'utf8')) as Obj;
-const services = compose.services as Obj;
-const kafka = services.kafka as Obj;
+const services = compose.services as Record<string, Obj>;
+const kafka = services.kafka!;
 const kafkaEnv = kafka.environment as Obj;
-const init = services['kafka-init'] as Obj;
+const init = services['kafka-init']!;
 const initEnv = init.environment as Obj;
-const postgres = services.postgres as Obj;
+const postgres = services.postgres!;
+const clusterNodes = ['kafka-1', 'kafka-2', 'kafka-3'].map((name) => services[name]!);
+const clusterInit = services['kafka-cluster-init']!;
+const clusterInitEnv = clusterInit.environment as Obj;
+const KAFKA_IMAGE = `apache/kafka:\${KAFKA_VERSION:-${DEFAULT_KAFKA_VERSION}}`;
+
+/** A generated server.properties as an object, without comments. */
+function properties(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
 
 describe('docker-compose.kafka.yml matches the jar path (libs/infra)', () => {
-  it('runs the same Apache Kafka version as the jars fetched from Maven Central', () => {
-    expect(kafka.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
-    expect(init.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
+  it('runs the same Apache Kafka version as the jars fetched from Maven Central, KAFKA_VERSION overriding the default in both', () => {
+    for (const service of [kafka, init, ...clusterNodes, clusterInit]) expect(service.image).toBe(KAFKA_IMAGE);
   });
 
   it('configures the broker with the same settings as the local server.properties', () => {
     for (const [property, value] of Object.entries(sharedBrokerSettings(DEFAULT_TOPIC_PARTITIONS))) {
       expect({ property, value: kafkaEnv[toKafkaEnvVar(property)] }).toEqual({ property, value });
     }
+    expect(kafkaEnv.KAFKA_NODE_ID).toBe('1');
     expect(kafkaEnv.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe('1@kafka:9093');
     expect(kafkaEnv.CLUSTER_ID).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 
   it('writes those shared settings into the local broker server.properties too', () => {
-    const props = Object.fromEntries(
-      serverProperties('main', 9092, 9093, DEFAULT_TOPIC_PARTITIONS)
-        .split('\n')
-        .filter((l) => l && !l.startsWith('#'))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
+    const props = properties(serverProperties(singleNode('main', 9092, 9093, DEFAULT_TOPIC_PARTITIONS, DEFAULT_KAFKA_VERSION)));
     expect(props).toMatchObject(sharedBrokerSettings(DEFAULT_TOPIC_PARTITIONS));
+    expect(props['node.id']).toBe('1');
     expect(props.listeners).toBe('PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093');
     expect(props['controller.quorum.voters']).toBe('1@127.0.0.1:9093');
   });
@@ -53,10 +64,12 @@ describe('docker-compose.kafka.yml matches the jar path (libs/infra)', () => {
     expect(String(initEnv.TOPICS).split(/\s+/)).toEqual([...ALL_TOPICS]);
     expect(initEnv.PARTITIONS).toBe(String(DEFAULT_TOPIC_PARTITIONS));
     expect(initEnv.REPLICATION_FACTOR).toBe('1');
+    expect(initEnv.MIN_INSYNC_REPLICAS).toBe('1');
     const script = (init.command as string[]).join('\n');
     expect(script).toContain('--create --if-not-exists');
     expect(script).toMatch(/for topic in \$\$TOPICS/);
     expect(script).toContain('--partitions "$$PARTITIONS"');
+    expect(script).toContain('--config min.insync.replicas="$$MIN_INSYNC_REPLICAS"');
   });
 
   it('creates the three app databases in postgres:15', () => {
@@ -67,5 +80,53 @@ describe('docker-compose.kafka.yml matches the jar path (libs/infra)', () => {
     for (const url of Object.values(DEFAULT_DATABASE_URLS)) {
       expect(sql).toContain(`CREATE DATABASE ${new URL(url).pathname.slice(1)};`);
     }
+  });
+});
+
+describe('the "cluster" profile of docker-compose.kafka.yml matches `infra:up -- --brokers 3`', () => {
+  const local = clusterLayout({ nodes: 3, basePort: 9092, partitions: DEFAULT_TOPIC_PARTITIONS, version: DEFAULT_KAFKA_VERSION });
+
+  it('runs three nodes only under the profile, so that a plain `up` still starts the single broker alone', () => {
+    for (const service of [...clusterNodes, clusterInit]) expect(service.profiles).toEqual(['cluster']);
+    expect(kafka.profiles).toBeUndefined();
+  });
+
+  it('gives every node the cluster settings of the local nodes, one cluster id, one voter set and its own node id', () => {
+    const envs = clusterNodes.map((n) => n.environment as Obj);
+    envs.forEach((env, i) => {
+      for (const [property, value] of Object.entries(sharedBrokerSettings(DEFAULT_TOPIC_PARTITIONS, 3))) {
+        expect({ node: i + 1, property, value: env[toKafkaEnvVar(property)] }).toEqual({ node: i + 1, property, value });
+      }
+      expect(env.KAFKA_NODE_ID).toBe(String(local.configs[i]!.nodeId));
+      expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe('1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093');
+      expect(env.KAFKA_HEAP_OPTS).toBe(CLUSTER_NODE_JVM_OPTS.join(' '));
+    });
+    expect(new Set(envs.map((env) => env.CLUSTER_ID)).size).toBe(1);
+  });
+
+  it('replicates 3 times with min ISR 2, in the local nodes too', () => {
+    for (const node of local.configs) {
+      const props = properties(serverProperties(node));
+      expect(props).toMatchObject(sharedBrokerSettings(DEFAULT_TOPIC_PARTITIONS, 3));
+      expect(props).toMatchObject({ 'default.replication.factor': '3', 'min.insync.replicas': '2', 'offsets.topic.replication.factor': '3' });
+      expect(props['controller.quorum.voters']).toBe('1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097');
+      expect(props['node.id']).toBe(String(node.nodeId));
+    }
+  });
+
+  it('offers the nodes to the host on the ports of the local cluster (KAFKA_BROKERS=localhost:9092,localhost:9094,localhost:9096)', () => {
+    expect(local.configs.map((c) => `localhost:${c.port}`)).toEqual(localBootstrap(3));
+    clusterNodes.forEach((node, i) => {
+      const port = local.configs[i]!.port;
+      expect(node.ports).toEqual([`127.0.0.1:${port}:9092`]);
+      expect(String((node.environment as Obj).KAFKA_ADVERTISED_LISTENERS)).toContain(`PLAINTEXT_HOST://localhost:${port}`);
+    });
+  });
+
+  it('creates every contract topic with replication factor 3 and min ISR 2 in kafka-cluster-init, once all nodes are healthy', () => {
+    expect(String(clusterInitEnv.TOPICS).split(/\s+/)).toEqual([...ALL_TOPICS]);
+    expect(clusterInitEnv).toMatchObject({ PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS), REPLICATION_FACTOR: '3', MIN_INSYNC_REPLICAS: '2' });
+    expect(clusterInit.command).toEqual(init.command);
+    expect(Object.keys(clusterInit.depends_on as Obj)).toEqual(['kafka-1', 'kafka-2', 'kafka-3']);
   });
 });

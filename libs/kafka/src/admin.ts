@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import { toKafkaJsConfig, type KafkaConnectionOptions } from './kafka-config';
 
 export interface EnsureTopicsOptions {
@@ -6,6 +6,10 @@ export interface EnsureTopicsOptions {
   partitions: number;
   /** Replication factor of each topic it creates. */
   replicationFactor: number;
+  /** Topic configs of each topic it creates, e.g. `{ 'min.insync.replicas': '2' }`. */
+  configs?: Record<string, string>;
+  /** Deadline for the new topics' partitions to have leaders (default 60 s). */
+  leaderTimeoutMs?: number;
 }
 
 export interface EnsureTopicsResult {
@@ -24,6 +28,8 @@ export interface WaitForKafkaOptions {
   intervalMs?: number;
   /** Consumer group used to probe the group coordinator (default `__readiness-probe`). */
   probeGroupId?: string;
+  /** Also wait until the cluster has this many brokers registered (a cluster, after a start). */
+  brokers?: number;
 }
 
 function errorText(e: unknown): string {
@@ -39,6 +45,15 @@ function probeConfig(conn: KafkaConnectionOptions): KafkaConfig {
     // Expected failures while the broker starts (coordinator not available…) are not worth logging.
     logLevel: logLevel.NOTHING,
   };
+}
+
+/**
+ * A kafkajs config for one-off admin calls of infra and tests: our connection
+ * settings and kafkajs's retries (a dead seed broker is skipped for the next
+ * one), quiet, because callers report failures themselves.
+ */
+function quietConfig(conn: KafkaConnectionOptions): KafkaConfig {
+  return { ...toKafkaJsConfig(conn), logLevel: logLevel.NOTHING };
 }
 
 async function withAdmin<T>(config: KafkaConfig, fn: (admin: Admin) => Promise<T>): Promise<T> {
@@ -70,6 +85,11 @@ export async function waitForKafka(conn: KafkaConnectionOptions, opts: WaitForKa
       await withAdmin(config, async (admin) => {
         stage = 'list topics';
         await admin.listTopics();
+        if (opts.brokers !== undefined) {
+          stage = `${opts.brokers} brokers registered`;
+          const { brokers } = await admin.describeCluster();
+          if (brokers.length < opts.brokers) throw new Error(`${brokers.length} of ${opts.brokers} brokers registered`);
+        }
         stage = 'group coordinator';
         await admin.fetchOffsets({ groupId, topics: [] });
       });
@@ -91,15 +111,45 @@ export async function waitForKafka(conn: KafkaConnectionOptions, opts: WaitForKa
 }
 
 /**
+ * Waits until every partition of `topics` has a leader, polling metadata.
+ * kafkajs's own `createTopics({ waitForLeaders: true })` retries only
+ * LEADER_NOT_AVAILABLE; on KRaft a broker that has not yet applied the new
+ * topic's metadata answers UNKNOWN_TOPIC_OR_PARTITION, which it throws
+ * (tulios/kafkajs#1563, #1222). Every failure is retried until the deadline.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no metadata yet';
+  for (;;) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      const leaderless = meta.flatMap((t) => t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}[${p.partitionId}]`));
+      if (meta.length === topics.length && leaderless.length === 0) return;
+      last = leaderless.length > 0 ? `no leader for ${leaderless.slice(0, 5).join(', ')}` : 'topics missing from metadata';
+    } catch (e) {
+      last = errorText(e);
+    }
+    if (Date.now() > deadline) throw new Error(`partitions of ${topics.join(', ')} have no leader after ${timeoutMs} ms (${last})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Waits until every partition of `topics` has a leader (see ensureTopics), e.g. after a broker came back. */
+export async function waitForTopicLeaders(conn: KafkaConnectionOptions, topics: readonly string[], timeoutMs = 60_000): Promise<void> {
+  await withAdmin(quietConfig(conn), (admin) => waitForLeaders(admin, [...topics], timeoutMs));
+}
+
+/**
  * Creates the topics that do not exist yet (idempotent; a concurrent
- * creator is fine). Existing topics are left as they are; a partition count
- * different from the requested one is reported, not changed (adding
- * partitions would move keys to other partitions).
+ * creator is fine) and waits until their partitions have leaders. Existing
+ * topics are left as they are; a partition count different from the
+ * requested one is reported, not changed (adding partitions would move keys
+ * to other partitions).
  */
 export async function ensureTopics(
   conn: KafkaConnectionOptions,
   topics: readonly string[],
-  { partitions, replicationFactor }: EnsureTopicsOptions,
+  { partitions, replicationFactor, configs = {}, leaderTimeoutMs = 60_000 }: EnsureTopicsOptions,
 ): Promise<EnsureTopicsResult> {
   return withAdmin(toKafkaJsConfig(conn), async (admin) => {
     const present = new Set(await admin.listTopics());
@@ -108,18 +158,22 @@ export async function ensureTopics(
     if (missing.length > 0) {
       try {
         await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
+          waitForLeaders: false, // see waitForLeaders below
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: partitions,
+            replicationFactor,
+            configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+          })),
         });
       } catch (e) {
         // Another process created some of them meanwhile: fine, anything else is not.
         if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(errorText(e))) throw e;
       }
-      const after = new Set(await admin.listTopics());
-      for (const t of missing) {
-        if (!after.has(t)) throw new Error(`topic ${t} was not created`);
-        created.push(t);
-      }
+      // Polled rather than listed once: on a cluster the broker asked may not have applied the new
+      // topics yet. A quiet client: kafkajs logs each of those expected answers as a warning.
+      await withAdmin(quietConfig(conn), (quiet) => waitForLeaders(quiet, missing, leaderTimeoutMs));
+      created.push(...missing);
     }
     const existing = topics.filter((t) => present.has(t));
     const partitionMismatch: EnsureTopicsResult['partitionMismatch'] = [];
@@ -142,4 +196,40 @@ export async function listTopics(conn: KafkaConnectionOptions): Promise<string[]
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/** A partition as the cluster's metadata describes it. */
+export interface PartitionInfo {
+  topic: string;
+  partition: number;
+  /** Node id of the leader, -1 while it has none. */
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+/** Leader, replicas and in-sync replicas of every partition of `topics`, from the cluster's metadata. */
+export async function describePartitions(conn: KafkaConnectionOptions, topics: readonly string[]): Promise<PartitionInfo[]> {
+  return withAdmin(quietConfig(conn), async (admin) => {
+    const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
+    return meta.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+    );
+  });
+}
+
+/** Configs of a topic as the broker reports them (set explicitly or inherited), e.g. `min.insync.replicas`. */
+export async function describeTopicConfigs(conn: KafkaConnectionOptions, topic: string, names: string[]): Promise<Record<string, string>> {
+  return withAdmin(quietConfig(conn), async (admin) => {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
+    });
+    return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+  });
+}
+
+/** Number of brokers registered in the cluster (describeCluster). */
+export async function countBrokers(conn: KafkaConnectionOptions): Promise<number> {
+  return withAdmin(quietConfig(conn), async (admin) => (await admin.describeCluster()).brokers.length);
 }
