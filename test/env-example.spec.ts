@@ -9,6 +9,7 @@ import { DEFAULT_KAFKA_VERSION } from '@lib/infra/versions';
 /** Variables only the infrastructure scripts read, with their defaults. */
 const INFRA_DEFAULTS: Record<string, string> = {
   KAFKA_VERSION: DEFAULT_KAFKA_VERSION,
+  KAFKA_PORT: '9092',
   KAFKA_CLUSTER_SIZE: '1',
   KAFKA_TOPIC_PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS),
   INFRA_MODE: 'jar',

@@ -46,8 +46,22 @@ export function infraKafkaConnection(brokers: string[] = kafkaBrokers(), clientI
   return { brokers, clientId };
 }
 
-/** Client port of node 1 of the local deployment; node i listens on MAIN_PORT + 2(i-1). */
-export const MAIN_PORT = 9092;
+/** Default client port of node 1 of the local Kafka; node i listens on it + 2(i-1), its controller on the next port. */
+export const DEFAULT_KAFKA_PORT = 9092;
+
+/**
+ * `KAFKA_PORT`: client port of the local Kafka infra:up starts (default
+ * 9092; a cluster uses it and the next even ports). For a machine where 9092
+ * belongs to something else; set KAFKA_BROKERS to match.
+ */
+export function mainPort(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.KAFKA_PORT?.trim();
+  if (!raw) return DEFAULT_KAFKA_PORT;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1024 || n > 65000) throw new Error(`KAFKA_PORT must be a port between 1024 and 65000, got "${raw}"`);
+  return n;
+}
+
 /** Largest local cluster infra:up starts. */
 export const MAX_CLUSTER_SIZE = 9;
 
@@ -72,18 +86,18 @@ export function parseClusterSize(raw: string, what: string): number {
 }
 
 /** What to set KAFKA_BROKERS to for the local deployment of `nodes` nodes: `localhost:9092[,localhost:9094,…]`. */
-export function localBootstrap(nodes: number): string[] {
-  return Array.from({ length: nodes }, (_, i) => `localhost:${MAIN_PORT + 2 * i}`);
+export function localBootstrap(nodes: number, env: NodeJS.ProcessEnv = process.env): string[] {
+  return Array.from({ length: nodes }, (_, i) => `localhost:${mainPort(env) + 2 * i}`);
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1']);
 
-/** True when the brokers are (some of) the local deployment that infra:up starts: loopback, ports 9092, 9094, …. */
-export function isLocalMainBroker(brokers: string[]): boolean {
-  const local = new Set(localBootstrap(MAX_CLUSTER_SIZE).map((b) => b.split(':')[1]));
+/** True when the brokers are (some of) the local deployment that infra:up starts: loopback, ports 9092, 9094, … (from KAFKA_PORT). */
+export function isLocalMainBroker(brokers: string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  const local = new Set(localBootstrap(MAX_CLUSTER_SIZE, env).map((b) => b.split(':')[1]));
   return (
     brokers.length > 0 &&
-    brokers.some((b) => b.endsWith(`:${MAIN_PORT}`)) &&
+    brokers.some((b) => b.endsWith(`:${mainPort(env)}`)) &&
     brokers.every((b) => {
       const i = b.lastIndexOf(':');
       return LOOPBACK.has(b.slice(0, i)) && local.has(b.slice(i + 1));

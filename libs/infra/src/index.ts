@@ -10,7 +10,7 @@ import { MAIN_BROKER, brokerPid, brokerPorts, knownBrokers, runningVersion, star
 import { contractTopicConfigs, replicationFor } from './broker-settings';
 import { MAIN_CLUSTER, clusterLogs, localActiveController, runningClusterNodes, startCluster } from './cluster';
 import {
-  MAIN_PORT,
+  mainPort,
   clusterSize,
   databaseUrls,
   infraKafkaConnection,
@@ -36,7 +36,7 @@ export { replicationFor, contractTopicConfigs } from './broker-settings';
 export type { Replication } from './broker-settings';
 export { waitForKafka, ensureTopics, waitForTopicLeaders, describePartitions, describeTopicConfigs } from '@lib/kafka/admin';
 export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePostgresRunning } from './postgres';
-export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap } from './config';
+export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap, mainPort } from './config';
 export { InfraError } from './util';
 export type { Logger } from './util';
 export * from './app-process';
@@ -110,6 +110,7 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
   const brokers = kafkaBrokers();
   const partitions = topicPartitions();
   const requestedNodes = opts.brokers ?? clusterSize();
+  const port = mainPort();
   const version = kafkaVersion();
   const versionAsked = !!process.env.KAFKA_VERSION?.trim();
   let timeoutMs = opts.timeoutMs ?? 90_000;
@@ -125,7 +126,7 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
       await waitForKafka(infraKafkaConnection(brokers), { timeoutMs: Math.min(timeoutMs, 30_000) });
     } catch (e) {
       throw new InfraError(
-        `Kafka at ${brokers.join(',')} is not reachable (${(e as Error).message}); infra:up starts a broker only for localhost:${MAIN_PORT}`,
+        `Kafka at ${brokers.join(',')} is not reachable (${(e as Error).message}); infra:up starts a broker only for localhost:${port}`,
       );
     }
     nodes = await countBrokers(infraKafkaConnection(brokers));
@@ -144,7 +145,7 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
       nodes = requestedNodes ?? running.nodes;
       if (running.nodes !== nodes) {
         throw new InfraError(
-          `${describeKafka(running.nodes)} runs on localhost:${MAIN_PORT}, but ${describeKafka(nodes)} was asked for; run \`npm run infra:down\` first to switch`,
+          `${describeKafka(running.nodes)} runs on localhost:${port}, but ${describeKafka(nodes)} was asked for; run \`npm run infra:down\` first to switch`,
         );
       }
       if (versionAsked && running.version && running.version !== version) {
@@ -154,18 +155,25 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
       }
       runsVersion = running.version ?? version;
     }
-    if (!running && (await isPortOpen(MAIN_PORT)) && (await kafkaAnswers(brokers, 5_000))) {
-      log(`kafka: a broker not started by infra:up answers on localhost:${MAIN_PORT}; using it`);
-      nodes = await countBrokers(infraKafkaConnection(brokers));
+    if (!running && (await isPortOpen(port)) && (await kafkaAnswers(brokers, 5_000))) {
+      const found = await countBrokers(infraKafkaConnection(brokers));
+      if (requestedNodes !== undefined && found !== requestedNodes) {
+        throw new InfraError(
+          `a Kafka not started by infra:up (${found} broker${found === 1 ? '' : 's'}) answers on localhost:${port}, but ${describeKafka(requestedNodes)} was asked for; ` +
+            `stop it first (see \`ss -ltnp 'sport = :${port}'\`)`,
+        );
+      }
+      log(`kafka: a broker not started by infra:up answers on localhost:${port} (${found} broker${found === 1 ? '' : 's'}); using it`);
+      nodes = found;
       runsVersion = undefined;
     } else if (nodes === 1) {
-      const info = await startBroker({ name: MAIN_BROKER, port: MAIN_PORT, controllerPort: MAIN_PORT + 1, partitions, timeoutMs, version: runsVersion, log });
+      const info = await startBroker({ name: MAIN_BROKER, port, controllerPort: port + 1, partitions, timeoutMs, version: runsVersion, log });
       startedBroker = !info.alreadyRunning;
       runsVersion = info.version;
       log(`kafka: broker "${MAIN_BROKER}" ${info.alreadyRunning ? 'already running' : 'ready'} (pid ${info.pid}) on ${info.bootstrap}, Kafka ${info.version}`);
     } else {
       timeoutMs = opts.timeoutMs ?? 120_000;
-      const cluster = await startCluster({ name: MAIN_CLUSTER, basePort: MAIN_PORT, nodes, partitions, timeoutMs, version: runsVersion, log });
+      const cluster = await startCluster({ name: MAIN_CLUSTER, basePort: port, nodes, partitions, timeoutMs, version: runsVersion, log });
       startedBroker = !cluster.alreadyRunning;
       runsVersion = cluster.version;
       log(

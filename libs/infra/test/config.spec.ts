@@ -1,5 +1,5 @@
 import { contractTopicConfigs, replicationFor } from '../src/broker-settings';
-import { clusterSize, isLocalMainBroker, localBootstrap } from '../src/config';
+import { clusterSize, isLocalMainBroker, localBootstrap, mainPort } from '../src/config';
 import { DEFAULT_KAFKA_VERSION, isKafka4, kafkaVersion } from '../src/versions';
 
 describe('choosing the local Kafka', () => {
@@ -30,6 +30,16 @@ describe('choosing the local Kafka', () => {
     expect(isLocalMainBroker(['localhost:29092'])).toBe(false);
     expect(isLocalMainBroker(['kafka.example:9092'])).toBe(false);
     expect(isLocalMainBroker(['localhost:9092', 'kafka.example:9094'])).toBe(false);
+  });
+
+  it('moves the local Kafka to KAFKA_PORT when 9092 belongs to something else', () => {
+    const env = { KAFKA_PORT: '39092' };
+    expect(mainPort({})).toBe(9092);
+    expect(mainPort(env)).toBe(39092);
+    expect(localBootstrap(3, env)).toEqual(['localhost:39092', 'localhost:39094', 'localhost:39096']);
+    expect(isLocalMainBroker(['localhost:39092'], env)).toBe(true);
+    expect(isLocalMainBroker(['localhost:9092'], env)).toBe(false);
+    expect(() => mainPort({ KAFKA_PORT: '80' })).toThrow(/KAFKA_PORT must be a port between 1024 and 65000/);
   });
 
   it('replicates three times with min ISR 2 on three nodes or more, once on a single broker', () => {

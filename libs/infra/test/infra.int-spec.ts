@@ -81,7 +81,7 @@ describe('local infrastructure (real Kafka broker and PostgreSQL)', () => {
     const topic = await freshTopic('console-producer');
     const { code, stderr } = await run(
       path.join(ROOT, 'bin', 'kafka-console-producer.sh'),
-      ['--bootstrap-server', 'localhost:9092', '--topic', topic, '--property', 'parse.key=true', '--property', 'key.separator=|'],
+      ['--bootstrap-server', kafkaBrokers().join(','), '--topic', topic, '--property', 'parse.key=true', '--property', 'key.separator=|'],
       'order-1|{"hello":1}\n',
       60_000,
     );
@@ -102,7 +102,7 @@ describe('local infrastructure (real Kafka broker and PostgreSQL)', () => {
     const { code, stdout } = await run(
       path.join(ROOT, 'bin', 'kafka-console-consumer.sh'),
       [
-        '--bootstrap-server', 'localhost:9092', '--topic', topic, '--from-beginning',
+        '--bootstrap-server', kafkaBrokers().join(','), '--topic', topic, '--from-beginning',
         '--max-messages', '1', '--timeout-ms', '30000',
         '--property', 'print.key=true', '--property', 'key.separator=|',
       ],
@@ -111,6 +111,51 @@ describe('local infrastructure (real Kafka broker and PostgreSQL)', () => {
     );
     expect(code).toBe(0);
     expect(stdout.trim()).toBe('order-7|{"seen":true}');
+  });
+
+  it('serves kafkajs 2.2.4 on the running Kafka version: idempotent acks=-1 producer, a two-member group that rebalances and commits, and the admin calls that read it back', async () => {
+    const topic = await freshTopic('kafkajs-compat');
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 30 }, (_, i) => ({ key: `k-${i}`, value: `v-${i}` })) });
+    await producer.disconnect();
+
+    const groupId = `test.infra.compat.${randomUUID()}`;
+    const seen = new Set<string>();
+    const members = [kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 }), kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 })];
+    consumers.push(...members);
+    const assigned = new Map<number, number>();
+    for (const [i, member] of members.entries()) {
+      member.on(member.events.GROUP_JOIN, (e) => assigned.set(i, Object.values(e.payload.memberAssignment).flat().length));
+      await member.connect();
+      await member.subscribe({ topic, fromBeginning: true });
+      await member.run({ eachMessage: async ({ message }) => void seen.add(message.key!.toString()) });
+    }
+    // The second member's join rebalances the group: both end up with partitions.
+    const deadline = Date.now() + 30_000;
+    while ((seen.size < 30 || assigned.size < 2 || [...assigned.values()].some((n) => n === 0)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect({ consumed: seen.size, membersWithPartitions: [...assigned.values()].filter((n) => n > 0).length }).toEqual({ consumed: 30, membersWithPartitions: 2 });
+
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups([groupId]);
+      expect({ state: groups[0]?.state, members: groups[0]?.members.length, protocolType: groups[0]?.protocolType }).toEqual({
+        state: 'Stable',
+        members: 2,
+        protocolType: 'consumer',
+      });
+      await Promise.all(members.map((m) => m.disconnect()));
+      // Auto-commit on leave: the committed offsets cover all 30 messages.
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      expect(offsets!.partitions.reduce((sum, p) => sum + Number(p.offset), 0)).toBe(30);
+      const ends = await admin.fetchTopicOffsets(topic);
+      expect(ends.reduce((sum, p) => sum + Number(p.high), 0)).toBe(30);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('is idempotent: infraUp twice keeps the running broker and creates nothing the second time', async () => {
