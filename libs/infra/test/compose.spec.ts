@@ -115,7 +115,7 @@ describe('the "cluster" profile of docker-compose.kafka.yml matches `infra:up --
   });
 
   it('offers the nodes to the host on the ports of the local cluster (KAFKA_BROKERS=localhost:9092,localhost:9094,localhost:9096)', () => {
-    expect(local.configs.map((c) => `localhost:${c.port}`)).toEqual(localBootstrap(3));
+    expect(local.configs.map((c) => `localhost:${c.port}`)).toEqual(localBootstrap(3, {}));
     clusterNodes.forEach((node, i) => {
       const port = local.configs[i]!.port;
       expect(node.ports).toEqual([`127.0.0.1:${port}:9092`]);

@@ -23,13 +23,14 @@ describe('choosing the local Kafka', () => {
   });
 
   it('lists the bootstrap addresses of the local cluster and recognises them as local', () => {
-    expect(localBootstrap(1)).toEqual(['localhost:9092']);
-    expect(localBootstrap(3)).toEqual(['localhost:9092', 'localhost:9094', 'localhost:9096']);
-    expect(isLocalMainBroker(['localhost:9092'])).toBe(true);
-    expect(isLocalMainBroker(['127.0.0.1:9092', 'localhost:9094', 'localhost:9096'])).toBe(true);
-    expect(isLocalMainBroker(['localhost:29092'])).toBe(false);
-    expect(isLocalMainBroker(['kafka.example:9092'])).toBe(false);
-    expect(isLocalMainBroker(['localhost:9092', 'kafka.example:9094'])).toBe(false);
+    const env = {}; // KAFKA_PORT unset, whatever the test run's environment says
+    expect(localBootstrap(1, env)).toEqual(['localhost:9092']);
+    expect(localBootstrap(3, env)).toEqual(['localhost:9092', 'localhost:9094', 'localhost:9096']);
+    expect(isLocalMainBroker(['localhost:9092'], env)).toBe(true);
+    expect(isLocalMainBroker(['127.0.0.1:9092', 'localhost:9094', 'localhost:9096'], env)).toBe(true);
+    expect(isLocalMainBroker(['localhost:29092'], env)).toBe(false);
+    expect(isLocalMainBroker(['kafka.example:9092'], env)).toBe(false);
+    expect(isLocalMainBroker(['localhost:9092', 'kafka.example:9094'], env)).toBe(false);
   });
 
   it('moves the local Kafka to KAFKA_PORT when 9092 belongs to something else', () => {
