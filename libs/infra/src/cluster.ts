@@ -214,7 +214,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Kafk
     log(`kafka: starting ${down.length} node(s) of cluster "${name}" (Kafka ${version}) on ${down.map((c) => `127.0.0.1:${c.port}`).join(', ')}`);
     const deadline = Date.now() + timeoutMs;
     const pids = await Promise.all(down.map((c) => launchNode(c, { clusterId, fresh: opts.fresh, log })));
-    await Promise.all(down.map((c, i) => waitForPort(c, pids[i]!, deadline)));
+    await Promise.all(down.map((c, i) => waitForPort(c, pids[i], deadline)));
     return false;
   });
 

@@ -81,7 +81,7 @@ function votersOf(node: string): number {
   const p = brokerPaths(node);
   try {
     const m = /^controller\.quorum\.voters=(.*)$/m.exec(fs.readFileSync(p.propsFile, 'utf8'));
-    return m ? m[1]!.split(',').length : 1;
+    return m ? m[1].split(',').length : 1;
   } catch {
     return 1;
   }
@@ -93,7 +93,7 @@ function runningLocalKafka(): { nodes: number; version?: string; running: number
   if (single !== undefined) return { nodes: 1, version: runningVersion(single), running: 1 };
   const cluster = runningClusterNodes(MAIN_CLUSTER);
   if (cluster.length === 0) return undefined;
-  return { nodes: votersOf(cluster[0]!.name), version: runningVersion(cluster[0]!.pid), running: cluster.length };
+  return { nodes: votersOf(cluster[0].name), version: runningVersion(cluster[0].pid), running: cluster.length };
 }
 
 const describeKafka = (nodes: number) => (nodes === 1 ? 'the single local broker' : `the local ${nodes}-node cluster`);
