@@ -58,8 +58,6 @@ export interface OutboxRelayStats {
   publishedTotal: number;
   parkedTotal: number;
   failedPublishesTotal: number;
-  /** Publish latency (row insert → broker ack) samples, most recent last, at most 10,000. */
-  recentLatenciesMs: number[];
   lastPublishAt: Date | null;
   lastError: string | null;
 }
@@ -71,7 +69,6 @@ export interface OutboxBacklog {
 }
 
 const DEFAULT_LOCK_KEY = 0x0b0c_5e1a; // "outbox relay"
-const LATENCY_SAMPLES = 10_000;
 /** Pages of `batchSize` rows one round reads past rows held back behind a retry. */
 const MAX_PAGES_PER_ROUND = 10;
 const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text AS payload, headers, attempts, next_attempt_at, created_at
@@ -127,7 +124,6 @@ export class OutboxRelay {
     publishedTotal: 0,
     parkedTotal: 0,
     failedPublishesTotal: 0,
-    recentLatenciesMs: [],
     lastPublishAt: null,
     lastError: null,
   };
@@ -159,7 +155,7 @@ export class OutboxRelay {
   }
 
   stats(): OutboxRelayStats {
-    return { ...this.counters, active: this.leader, recentLatenciesMs: [...this.counters.recentLatenciesMs] };
+    return { ...this.counters, active: this.leader };
   }
 
   /** Backlog gauges, read from the table itself (works on a stand-by relay too). */
@@ -321,11 +317,8 @@ export class OutboxRelay {
     const ackAt = Date.now();
     this.counters.publishedTotal += rows.length;
     this.counters.lastPublishAt = new Date(ackAt);
-    const latencies = rows.map((row) => ackAt - row.created_at.getTime());
-    const samples = this.counters.recentLatenciesMs;
-    samples.push(...latencies);
-    if (samples.length > LATENCY_SAMPLES) samples.splice(0, samples.length - LATENCY_SAMPLES);
-    this.options.observer?.onPublished(latencies);
+    // Latencies go to the observer (a histogram in the apps), not to a buffer here.
+    this.options.observer?.onPublished(rows.map((row) => ackAt - row.created_at.getTime()));
   }
 
   private async recover(error: unknown): Promise<void> {
