@@ -33,8 +33,21 @@ export function createEvent<T extends EventType>(
   data: EventDataMap[T],
   meta: CreateEventMeta,
 ): EventEnvelope<T> {
+  const envelope = buildEvent(type, data, meta);
+  assertValidEvent(envelope);
+  return envelope;
+}
+
+/**
+ * The envelope {@link createEvent} would return, not yet validated: for a
+ * caller that hands it on to the one place that validates before writing (the
+ * outbox writer), so an outgoing event is validated once, not twice. Throws
+ * {@link InvalidEventError} only for what cannot be put on the wire at all
+ * (an invalid `Date`, data that is not JSON).
+ */
+export function buildEvent<T extends EventType>(type: T, data: EventDataMap[T], meta: CreateEventMeta): EventEnvelope<T> {
   const occurredAt = meta.occurredAt ?? new Date();
-  const envelope = {
+  return {
     id: meta.id ?? randomUUID(),
     type,
     version: meta.version ?? (isKnownEventType(type) ? latestVersion(type) : 1),
@@ -43,9 +56,7 @@ export function createEvent<T extends EventType>(
     correlationId: meta.correlationId,
     causationId: meta.causationId ?? null,
     data: jsonCopy(data),
-  };
-  assertValidEvent(envelope);
-  return envelope as EventEnvelope<T>;
+  } as EventEnvelope<T>;
 }
 
 /**

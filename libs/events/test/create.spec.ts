@@ -2,6 +2,7 @@ import {
   EventDataMap,
   InvalidEventError,
   assertValidEvent,
+  buildEvent,
   createEvent,
   encodeEvent,
   parseEvent,
@@ -129,6 +130,15 @@ describe('createEvent', () => {
     const data = { ...orderCreated(), totalAmount: 10n } as unknown as EventDataMap['order.created'];
     const error = thrown(() => createEvent('order.created', data, { source: 'order', correlationId: 'req-1' }));
     expect(error.violations[0]).toMatch(/^data cannot be written as JSON: /);
+  });
+});
+
+describe('buildEvent', () => {
+  it('builds the envelope createEvent would, and leaves validating it to whoever writes it', () => {
+    const meta = { source: 'order', correlationId: 'req-1', id: '5d1c9e2b-7a4f-4b6e-8c3d-2e1f0a9b8c72', occurredAt: '2026-11-22T10:00:00.412Z' } as const;
+    expect(buildEvent('order.created', orderCreated(), meta)).toEqual(createEvent('order.created', orderCreated(), meta));
+    const invalid = buildEvent('order.created', { ...orderCreated(), currency: 'euro' }, meta);
+    expect(validateEvent(invalid)).toEqual(['data.currency must be an ISO 4217 currency code in upper case, e.g. EUR']);
   });
 });
 

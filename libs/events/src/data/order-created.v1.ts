@@ -4,8 +4,11 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, ValidateBy, ValidateNested, Valida
 import { IsBoundedString, IsCurrencyCode, IsEntityId, IsMinorUnits } from './fields';
 import { MAX_ITEM_QUANTITY, OrderItemV1 } from './order-item.v1';
 
-/** Most lines one order may have (same limit as `POST /orders`). */
+/** Most lines one order may have (`POST /orders` applies the same limit). */
 export const MAX_ORDER_ITEMS = 100;
+
+/** Longest customer id (`POST /orders` and `GET /orders?customerId=` apply the same limit). */
+export const MAX_CUSTOMER_ID_LENGTH = 64;
 
 /** Constraint name of the total check, also the key of its JSON Schema converter. */
 export const IS_SUM_OF_ITEMS = 'isSumOfItems';
@@ -55,7 +58,7 @@ export class OrderCreatedV1 {
   readonly orderId: string;
 
   /** Who placed the order, 1..64 characters. */
-  @IsBoundedString(64)
+  @IsBoundedString(MAX_CUSTOMER_ID_LENGTH)
   readonly customerId: string;
 
   /** ISO 4217 currency of every amount in this event. */

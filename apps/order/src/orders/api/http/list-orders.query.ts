@@ -1,11 +1,12 @@
+import { MAX_CUSTOMER_ID_LENGTH } from '@lib/events';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { OrderStatus } from '../../domain/order';
 
 export class ListOrdersQuery {
-  @ApiPropertyOptional({ minLength: 1, maxLength: 64 })
-  @IsOptional() @IsString() @Length(1, 64) customerId?: string;
+  @ApiPropertyOptional({ minLength: 1, maxLength: MAX_CUSTOMER_ID_LENGTH })
+  @IsOptional() @IsString() @Length(1, MAX_CUSTOMER_ID_LENGTH) customerId?: string;
 
   @ApiPropertyOptional({ enum: Object.values(OrderStatus) })
   @IsOptional() @IsIn(Object.values(OrderStatus)) status?: OrderStatus;
