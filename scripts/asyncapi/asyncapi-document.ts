@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Which app publishes which event. Publishing is a `createEvent(...)` call
+ * Which app publishes which event. Publishing is an `events.publish(...)` call
  * deep in a use case, so this one table states it.
  */
 const PUBLISHERS: Record<EventType, AppName> = {

@@ -1,3 +1,4 @@
 export * from './outbox.migration';
 export * from './outbox-writer';
+export * from './event-publisher';
 export * from './outbox-relay';

@@ -1,43 +1,62 @@
-import { assertValidEvent, EventEnvelope, eventHeaders } from '@lib/events';
+import { assertValidEvent, EventEnvelope, eventHeaders, eventKey, topicFor } from '@lib/events';
 import { currentTraceparent } from '@lib/tracing';
 import { EntityManager } from 'typeorm';
 
 /**
+ * What the writer needs of the caller's transaction: a way to run SQL in it.
+ * Kept this narrow so that the transaction type can change (e.g. to a raw
+ * `pg` client inside BEGIN/COMMIT) without touching the writer's callers;
+ * today it is TypeORM's `EntityManager` of the transaction.
+ */
+export interface OutboxTransaction {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/**
  * Writes events to the outbox inside the caller's transaction, and only there:
- * it takes the transaction's `EntityManager`, so the event commits or rolls
- * back together with the state change that caused it (no dual write).
+ * the event commits or rolls back together with the state change that caused
+ * it (no dual write).
  *
- * The event is validated against its class in `@lib/events` first; an invalid
- * event throws `InvalidEventError`, which rolls the caller's transaction back.
+ * This is where an outgoing event is validated — once — against its class in
+ * `@lib/events`: an invalid event throws `InvalidEventError`, which rolls the
+ * caller's transaction back, so a row consumers would dead-letter is never
+ * written. Topic and key come from the contract (`topicFor`, `eventKey`).
  *
  * With tracing on, each row stores the active span's `traceparent` (the HTTP
  * request's or the consumed message's), which the relay publishes as a Kafka
  * header: the consumer continues the writer's trace.
+ *
+ * Application code does not use this class: it publishes through the
+ * {@link EventPublisher} port, which fills in the envelope for its app.
  */
 export class OutboxWriter {
-  async write(tx: EntityManager, event: EventEnvelope, extraHeaders: Record<string, string> = {}): Promise<void> {
+  async write(tx: OutboxTransaction, event: EventEnvelope, extraHeaders: Record<string, string> = {}): Promise<void> {
     await this.writeAll(tx, [event], extraHeaders);
   }
 
-  async writeAll(tx: EntityManager, events: readonly EventEnvelope[], extraHeaders: Record<string, string> = {}): Promise<void> {
-    if (!tx.queryRunner?.isTransactionActive) {
+  /** Writes the events with one INSERT, in the given order (the relay publishes them in this order). */
+  async writeAll(tx: OutboxTransaction, events: readonly EventEnvelope[], extraHeaders: Record<string, string> = {}): Promise<void> {
+    // An EntityManager says whether it belongs to an open transaction; anything else is taken at its word.
+    if (tx instanceof EntityManager && !tx.queryRunner?.isTransactionActive) {
       throw new Error('OutboxWriter needs the EntityManager of an open transaction');
     }
+    if (events.length === 0) return;
     const traceparent = currentTraceparent();
+    const values: string[] = [];
+    const parameters: unknown[] = [];
     for (const event of events) {
       assertValidEvent(event);
-      await tx.query(
-        `INSERT INTO outbox (event_id, event_type, topic, message_key, payload, headers)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [
-          event.id,
-          event.type,
-          event.type,
-          (event.data as { orderId: string }).orderId,
-          JSON.stringify(event),
-          JSON.stringify({ ...eventHeaders(event, traceparent), ...extraHeaders }),
-        ],
+      const n = parameters.length;
+      values.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6})`);
+      parameters.push(
+        event.id,
+        event.type,
+        topicFor(event.type),
+        eventKey(event),
+        JSON.stringify(event),
+        JSON.stringify({ ...eventHeaders(event, traceparent), ...extraHeaders }),
       );
     }
+    await tx.query(`INSERT INTO outbox (event_id, event_type, topic, message_key, payload, headers) VALUES ${values.join(', ')}`, parameters);
   }
 }

@@ -3,7 +3,7 @@ import { createEvent, EventEnvelope, EventHeaders, EventTypes, InvalidEventError
 import { DurableProducer } from '@lib/kafka';
 import { eventually, startPrivateKafka, TopicRecorder, uniqueName } from '@lib/testing';
 import { Client } from 'pg';
-import { OutboxRelay, OutboxRelayOptions, OutboxWriter } from '../src';
+import { OutboxEventPublisher, OutboxRelay, OutboxRelayOptions, OutboxWriter } from '../src';
 import {
   AckLog,
   createOutboxDatabase,
@@ -139,6 +139,36 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
     );
     expect(await db.dataSource.query(`SELECT id FROM orders`)).toEqual([]);
     expect(await db.dataSource.query(`SELECT id FROM outbox`)).toEqual([]);
+  });
+
+  it('publishes through the EventPublisher port with its app as source, the given correlation and causation, and topic and key from the contract', async () => {
+    const db = await createOutboxDatabase('outbox_publisher');
+    cleanups.push(() => db.drop());
+    const events = new OutboxEventPublisher('payment');
+    const orderId = randomUUID();
+    const cause = { correlationId: `corr-${randomUUID()}`, causationId: randomUUID() };
+
+    const published = await db.dataSource.transaction((tx) =>
+      events.publish(tx, EventTypes.PaymentFailed, { orderId, paymentId: randomUUID(), amount: 100, currency: 'EUR', reason: 'limit_exceeded' }, cause),
+    );
+
+    expect(published).toMatchObject({ type: 'payment.failed', version: 1, source: 'payment', ...cause, data: { orderId } });
+    const rows = await db.dataSource.query(`SELECT event_id, event_type, topic, message_key, payload::text AS payload, headers FROM outbox`);
+    expect(rows).toEqual([
+      {
+        event_id: published.id,
+        event_type: 'payment.failed',
+        topic: 'payment.failed',
+        message_key: orderId,
+        payload: JSON.stringify(published),
+        headers: { [EventHeaders.EventId]: published.id, [EventHeaders.EventType]: 'payment.failed', [EventHeaders.EventVersion]: '1', [EventHeaders.CorrelationId]: cause.correlationId },
+      },
+    ]);
+    // An HTTP request causes events without a causation id.
+    const fromRequest = await db.dataSource.transaction((tx) =>
+      events.publish(tx, EventTypes.PaymentCompleted, { orderId, paymentId: randomUUID(), amount: 100, currency: 'EUR' }, { correlationId: 'req-1' }),
+    );
+    expect(fromRequest).toMatchObject({ correlationId: 'req-1', causationId: null });
   });
 
   it('refuses to write outside a transaction, so an event can never commit apart from its state change', async () => {

@@ -1,6 +1,6 @@
 import { DurableProducer, KafkaProbe } from '@lib/kafka';
 import { CreateInbox1732250000001, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
-import { CreateOutbox1732250000000, OutboxRelay, OutboxWriter } from '@lib/outbox';
+import { CreateOutbox1732250000000, EventPublisher, OutboxEventPublisher, OutboxRelay } from '@lib/outbox';
 import { flushTracing } from '@lib/tracing';
 import {
   BeforeApplicationShutdown,
@@ -83,7 +83,8 @@ class KafkaProbeLifecycle implements OnModuleDestroy {
 /**
  * Everything an app of the system has in common, composed once: validated
  * config, its own database with migrations, the Kafka consumer transport
- * (inbox, retries, dead letters), the outbox writer and relay, and health.
+ * (inbox, retries, dead letters), the event publisher port (over the outbox)
+ * and the outbox relay, and health.
  * An app module imports `ServiceModule.forApp(definition)` and adds its own
  * domain modules.
  */
@@ -113,11 +114,12 @@ export class ServiceModule {
           ),
         inject: [SERVICE_ENV, DataSource, ServiceMetrics],
       },
-      OutboxWriter,
       { provide: APP_FILTER, useClass: TransportAwareExceptionFilter },
     ];
     if (definition.publishes) {
       providers.push(
+        // The port application code publishes through: bound to this app, which is the events' source.
+        { provide: EventPublisher, useValue: new OutboxEventPublisher(definition.app) },
         { provide: DurableProducer, useFactory: (e: E) => new DurableProducer(kafkaConnection(definition.app, e, '-outbox')), inject: [SERVICE_ENV] },
         {
           provide: OutboxRelay,
@@ -163,7 +165,7 @@ export class ServiceModule {
       ],
       controllers: [HealthController, MetricsController],
       providers,
-      exports: [SERVICE_ENV, SERVICE_DEFINITION, KafkaEventsTransport, OutboxWriter, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [OutboxRelay] : [])],
+      exports: [SERVICE_ENV, SERVICE_DEFINITION, KafkaEventsTransport, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [EventPublisher, OutboxRelay] : [])],
     };
   }
 }

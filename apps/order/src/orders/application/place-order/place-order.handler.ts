@@ -1,5 +1,5 @@
-import { createEvent, EventTypes } from '@lib/events';
-import { OutboxWriter } from '@lib/outbox';
+import { EventTypes } from '@lib/events';
+import { EventPublisher } from '@lib/outbox';
 import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -23,7 +23,7 @@ export interface PlaceOrderCommand {
 export class PlaceOrderHandler {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly outbox: OutboxWriter,
+    private readonly events: EventPublisher,
   ) {}
 
   async execute(command: PlaceOrderCommand): Promise<{ order: OrderRecord; created: boolean }> {
@@ -60,19 +60,11 @@ export class PlaceOrderHandler {
       });
       // INSERT … RETURNING fills in created_at / updated_at on `order` itself.
       await tx.insert(OrderRecord, order);
-      await this.outbox.write(
+      await this.events.publish(
         tx,
-        createEvent(
-          EventTypes.OrderCreated,
-          {
-            orderId: order.id,
-            customerId: order.customerId,
-            currency: order.currency,
-            items: order.items,
-            totalAmount: order.totalAmount,
-          },
-          { source: 'order', correlationId: command.correlationId },
-        ),
+        EventTypes.OrderCreated,
+        { orderId: order.id, customerId: order.customerId, currency: order.currency, items: order.items, totalAmount: order.totalAmount },
+        { correlationId: command.correlationId },
       );
       return order;
     });

@@ -1,5 +1,5 @@
-import { createEvent, EventTypes } from '@lib/events';
-import { OutboxWriter } from '@lib/outbox';
+import { EventTypes } from '@lib/events';
+import { EventCause, EventPublisher } from '@lib/outbox';
 import { ServiceMetrics } from '@lib/service';
 import { Injectable, Logger } from '@nestjs/common';
 import { Histogram } from 'prom-client';
@@ -23,7 +23,7 @@ export class SettleOrderHandler {
   private readonly latency: Histogram<'status'>;
 
   constructor(
-    private readonly outbox: OutboxWriter,
+    private readonly events: EventPublisher,
     metrics: ServiceMetrics,
   ) {
     this.latency = new Histogram({
@@ -35,7 +35,7 @@ export class SettleOrderHandler {
     });
   }
 
-  async execute(tx: EntityManager, outcome: PaymentOutcome, cause: { correlationId: string; causationId: string }): Promise<void> {
+  async execute(tx: EntityManager, outcome: PaymentOutcome, cause: EventCause): Promise<void> {
     const order = await tx.findOne(OrderRecord, { where: { id: outcome.orderId }, lock: { mode: 'pessimistic_write' } });
     if (!order) throw new OrderNotFoundError(outcome.orderId);
     if (!canSettle(order.status)) {
@@ -47,15 +47,12 @@ export class SettleOrderHandler {
     order.statusReason = outcome.kind === 'failed' ? outcome.reason : null;
     await tx.save(order);
 
-    const meta = { source: 'order' as const, ...cause };
-    const event = confirmed
-      ? createEvent(EventTypes.OrderConfirmed, { orderId: order.id, paymentId: outcome.paymentId, totalAmount: order.totalAmount, currency: order.currency }, meta)
-      : createEvent(
-          EventTypes.OrderCancelled,
-          { orderId: order.id, reason: order.statusReason ?? 'payment_failed', totalAmount: order.totalAmount, currency: order.currency },
-          meta,
-        );
-    await this.outbox.write(tx, event);
+    const { totalAmount, currency } = order;
+    if (confirmed) {
+      await this.events.publish(tx, EventTypes.OrderConfirmed, { orderId: order.id, paymentId: outcome.paymentId, totalAmount, currency }, cause);
+    } else {
+      await this.events.publish(tx, EventTypes.OrderCancelled, { orderId: order.id, reason: order.statusReason ?? 'payment_failed', totalAmount, currency }, cause);
+    }
     this.latency.observe({ status: order.status }, (Date.now() - order.createdAt.getTime()) / 1000);
     this.log.log(`order ${order.id} ${order.status} (correlationId ${cause.correlationId})`);
   }

@@ -1,5 +1,5 @@
-import { createEvent, EventTypes, OrderCreatedV1 } from '@lib/events';
-import { OutboxWriter } from '@lib/outbox';
+import { EventTypes, OrderCreatedV1 } from '@lib/events';
+import { EventPublisher } from '@lib/outbox';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { PAYMENT_GATEWAY, PaymentGateway, PaymentStatus } from '../../domain/payment';
@@ -19,7 +19,7 @@ export class AuthorizePaymentHandler {
 
   constructor(
     @Inject(PAYMENT_GATEWAY) private readonly gateway: PaymentGateway,
-    private readonly outbox: OutboxWriter,
+    private readonly events: EventPublisher,
   ) {}
 
   async execute(tx: EntityManager, order: OrderCreatedV1, cause: { correlationId: string; causationId: string }): Promise<void> {
@@ -41,14 +41,9 @@ export class AuthorizePaymentHandler {
     });
     await tx.insert(PaymentRecord, payment);
 
-    const meta = { source: 'payment' as const, ...cause };
     const base = { orderId: order.orderId, paymentId, amount: order.totalAmount, currency: order.currency };
-    await this.outbox.write(
-      tx,
-      decision.approved
-        ? createEvent(EventTypes.PaymentCompleted, base, meta)
-        : createEvent(EventTypes.PaymentFailed, { ...base, reason: decision.reason }, meta),
-    );
+    if (decision.approved) await this.events.publish(tx, EventTypes.PaymentCompleted, base, cause);
+    else await this.events.publish(tx, EventTypes.PaymentFailed, { ...base, reason: decision.reason }, cause);
     this.log.log(`payment ${paymentId} for order ${order.orderId} ${payment.status}${payment.reason ? ` (${payment.reason})` : ''} (correlationId ${cause.correlationId})`);
   }
 }

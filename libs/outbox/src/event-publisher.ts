@@ -1,0 +1,48 @@
+import { AppName, buildEvent, EventDataMap, EventEnvelope, EventType } from '@lib/events';
+import { OutboxTransaction, OutboxWriter } from './outbox-writer';
+
+/**
+ * What caused an event: the correlation id it carries on, and the id of the
+ * event being handled (`KafkaEventContext.causedBy()` gives both), or no
+ * causation id when an HTTP request caused it.
+ */
+export interface EventCause {
+  correlationId: string;
+  causationId?: string | null;
+}
+
+/**
+ * The port through which application code publishes events. It is bound to
+ * the app (which is the events' `source`), fills in the envelope — id, time,
+ * version, correlation and causation — and writes the event in the caller's
+ * transaction, so it is published if and only if that transaction commits.
+ * Topic and key follow from the contract (`libs/events`), never from the caller.
+ *
+ * An abstract class rather than an interface so that it is its own Nest
+ * injection token: handlers take `EventPublisher` in their constructor.
+ */
+export abstract class EventPublisher {
+  /**
+   * Publishes one event of `type` with `data`, in `tx`. Throws
+   * `InvalidEventError` (rolling `tx` back) if the event breaks the contract.
+   * Resolves with the event as it will be on the wire.
+   */
+  abstract publish<T extends EventType>(tx: OutboxTransaction, type: T, data: EventDataMap[T], cause: EventCause): Promise<EventEnvelope<T>>;
+}
+
+/** {@link EventPublisher} over the transactional outbox of one app. */
+export class OutboxEventPublisher extends EventPublisher {
+  constructor(
+    private readonly app: AppName,
+    private readonly writer: OutboxWriter = new OutboxWriter(),
+  ) {
+    super();
+  }
+
+  async publish<T extends EventType>(tx: OutboxTransaction, type: T, data: EventDataMap[T], cause: EventCause): Promise<EventEnvelope<T>> {
+    // Validated once, by the writer, right before the row is written.
+    const event = buildEvent(type, data, { source: this.app, correlationId: cause.correlationId, causationId: cause.causationId ?? null });
+    await this.writer.write(tx, event as EventEnvelope);
+    return event;
+  }
+}
