@@ -13,15 +13,19 @@ import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { runMigrationsExclusively } from './database';
 import { ServiceDefinition } from './service-definition';
+import { ServiceRootModule } from './service.module';
 
-/** Loads `.env` (if present; real environment variables win) and validates it, or exits with one line naming the variable. */
+/**
+ * Loads `.env` (if present; real environment variables win) and validates it,
+ * or exits with one line per bad variable, each naming it.
+ */
 export function loadEnvOrExit<E extends CommonEnv>(definition: ServiceDefinition<E>): E {
   if (existsSync('.env')) process.loadEnvFile('.env');
   try {
     return validateEnv(definition.env, process.env);
   } catch (error) {
     if (error instanceof InvalidConfigError) {
-      process.stderr.write(`${definition.app}: ${error.message}\n`);
+      process.stderr.write(error.message.split('\n').map((line) => `${definition.app}: ${line}\n`).join(''));
       process.exit(1);
     }
     throw error;
@@ -30,7 +34,7 @@ export function loadEnvOrExit<E extends CommonEnv>(definition: ServiceDefinition
 
 /**
  * Boots one app of the system as a Nest hybrid application:
- * validated config → database migrations (one instance at a time) → Kafka
+ * validated config (once per boot; the app's modules get it as `SERVICE_ENV`) → database migrations (one instance at a time) → Kafka
  * consumer joined → outbox relay → HTTP. SIGTERM/SIGINT close it in the
  * reverse order: HTTP and relay stop, the consumer finishes its messages in
  * flight and leaves its group, connections close.
@@ -45,7 +49,7 @@ export async function bootstrapService<E extends CommonEnv>(
   if (initTracing({ serviceName: definition.app, otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT }) && env.OTEL_EXPORTER_OTLP_ENDPOINT) {
     logger.log(`tracing on: spans go to ${tracesUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT)}`);
   }
-  const app = await NestFactory.create(rootModule, { logger, abortOnError: false });
+  const app = await NestFactory.create(ServiceRootModule.boot(rootModule, env), { logger, abortOnError: false });
   app.enableShutdownHooks();
   app.use(correlationMiddleware);
   app.use(httpTracingMiddleware({ app: definition.app, attributes: (req) => ({ 'app.correlation_id': (req as { correlationId?: string }).correlationId }) }));

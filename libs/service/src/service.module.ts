@@ -14,14 +14,13 @@ import {
   OnModuleDestroy,
   Optional,
   Provider,
+  Type,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CommonEnv } from './config/common-env';
-import { validateEnv } from './config/validate-env';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { ScrapedMetrics, ServiceMetrics } from './metrics/service-metrics';
@@ -81,8 +80,22 @@ class KafkaProbeLifecycle implements OnModuleDestroy {
 }
 
 /**
- * Everything an app of the system has in common, composed once: validated
- * config, its own database with migrations, the Kafka consumer transport
+ * The root module of an app booted by `bootstrapService`: the app's own
+ * module plus the environment validated for this boot, provided globally as
+ * `SERVICE_ENV`. The environment is validated once per boot, before Nest
+ * starts, and everything (ServiceModule, TypeORM, the app's providers) shares
+ * that one config object.
+ */
+@Module({})
+export class ServiceRootModule {
+  static boot<E extends CommonEnv>(appModule: Type<unknown>, env: E): DynamicModule {
+    return { module: ServiceRootModule, global: true, imports: [appModule], providers: [{ provide: SERVICE_ENV, useValue: env }], exports: [SERVICE_ENV] };
+  }
+}
+
+/**
+ * Everything an app of the system has in common, composed once: the
+ * validated config (`SERVICE_ENV`, from {@link ServiceRootModule}), its own database with migrations, the Kafka consumer transport
  * (inbox, retries, dead letters), the event publisher port (over the outbox)
  * and the outbox relay, and health.
  * An app module imports `ServiceModule.forApp(definition)` and adds its own
@@ -91,10 +104,8 @@ class KafkaProbeLifecycle implements OnModuleDestroy {
 @Module({})
 export class ServiceModule {
   static forApp<E extends CommonEnv>(definition: ServiceDefinition<E>): DynamicModule {
-    const env = (): E => validateEnv(definition.env, process.env);
     const providers: Provider[] = [
       { provide: SERVICE_DEFINITION, useValue: definition },
-      { provide: SERVICE_ENV, useFactory: env },
       { provide: KafkaProbe, useFactory: (e: E) => new KafkaProbe(kafkaConnection(definition.app, e, '-health')), inject: [SERVICE_ENV] },
       KafkaProbeLifecycle,
       {
@@ -143,10 +154,9 @@ export class ServiceModule {
       module: ServiceModule,
       global: true,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, cache: false, validate: (raw) => validateEnv(definition.env, raw) }),
         TypeOrmModule.forRootAsync({
-          useFactory: () => {
-            const e = env();
+          inject: [SERVICE_ENV],
+          useFactory: (e: E) => {
             return {
               type: 'postgres' as const,
               url: definition.databaseUrl(e),
@@ -165,7 +175,7 @@ export class ServiceModule {
       ],
       controllers: [HealthController, MetricsController],
       providers,
-      exports: [SERVICE_ENV, SERVICE_DEFINITION, KafkaEventsTransport, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [EventPublisher, OutboxRelay] : [])],
+      exports: [SERVICE_DEFINITION, KafkaEventsTransport, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [EventPublisher, OutboxRelay] : [])],
     };
   }
 }

@@ -2,6 +2,16 @@ import 'reflect-metadata';
 import { CommonEnv, InvalidConfigError, validateEnv } from '@lib/service';
 import { OrderEnv } from '../../../apps/order/src/config/order.env';
 
+function thrown(fn: () => unknown): InvalidConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof InvalidConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected InvalidConfigError');
+}
+
 describe('validateEnv', () => {
   it('gives every variable its documented default when nothing is set', () => {
     const env = validateEnv(OrderEnv, {});
@@ -21,7 +31,19 @@ describe('validateEnv', () => {
     [{ ORDER_DATABASE_URL: 'mysql://x' }, 'Invalid configuration: ORDER_DATABASE_URL must be a postgres:// URL (got "mysql://x")'],
     [{ LOG_FORMAT: 'xml' }, 'Invalid configuration: LOG_FORMAT must be json or pretty (got "xml")'],
   ])('stops with one line naming the variable for %j', (raw, line) => {
-    expect(() => validateEnv(OrderEnv, raw)).toThrow(new InvalidConfigError(line));
+    expect(thrown(() => validateEnv(OrderEnv, raw)).message).toBe(line);
+  });
+
+  it('reports every bad variable, one line each, not only the first', () => {
+    const error = thrown(() => validateEnv(OrderEnv, { ORDER_PORT: '70000', LOG_FORMAT: 'xml', CONSUMER_MAX_ATTEMPTS: 'many', KAFKA_SSL: 'false' }));
+    expect(error.message.split('\n').sort()).toEqual(
+      [
+        'Invalid configuration: ORDER_PORT must not be greater than 65535 (got "70000")',
+        'Invalid configuration: LOG_FORMAT must be json or pretty (got "xml")',
+        'Invalid configuration: CONSUMER_MAX_ATTEMPTS must be an integer number (got "many")',
+      ].sort(),
+    );
+    expect(error.problems).toHaveLength(3);
   });
 
   it('ignores variables it does not know (the rest of the environment)', () => {

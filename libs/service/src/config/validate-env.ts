@@ -1,29 +1,40 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 
-/** Thrown when the environment does not satisfy the app's config class; its message is one line naming the variable. */
+/**
+ * Thrown when the environment does not satisfy the app's config class. Its
+ * message has one line per bad variable, each naming the variable, e.g.
+ * `Invalid configuration: ORDER_PORT must not be greater than 65535 (got "70000")`.
+ */
 export class InvalidConfigError extends Error {
   readonly code = 'INVALID_CONFIG';
+
+  constructor(
+    /** One sentence per bad variable, without the `Invalid configuration:` prefix. */
+    readonly problems: readonly string[],
+  ) {
+    super(problems.map((problem) => `Invalid configuration: ${problem}`).join('\n'));
+    this.name = 'InvalidConfigError';
+  }
 }
 
 /**
  * Validates `process.env` (or any record) against a class-validator class
  * whose properties carry the defaults, and returns the typed, converted
- * config. The first problem found is reported as one line, e.g.
- * `Invalid configuration: ORDER_PORT must not be greater than 65535 (got "70000")`.
+ * config. Every bad variable is reported, not only the first, so one start
+ * attempt shows everything that needs fixing. Variables the class does not
+ * declare are ignored (the rest of the environment).
  */
 export function validateEnv<T extends object>(schema: new () => T, env: Record<string, unknown>): T {
   const known = new Set(Object.keys(new schema()));
   const defined = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.has(k) && v !== undefined && v !== '' && v !== 'undefined'));
   const config = plainToInstance(schema, defined, { enableImplicitConversion: true, exposeDefaultValues: true });
   const errors = validateSync(config, { skipMissingProperties: false, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    throw new InvalidConfigError(`Invalid configuration: ${describeFirst(errors[0], defined)}`);
-  }
+  if (errors.length > 0) throw new InvalidConfigError(errors.map((error) => describe(error, defined)));
   return config;
 }
 
-function describeFirst(error: ValidationError, env: Record<string, unknown>): string {
+function describe(error: ValidationError, env: Record<string, unknown>): string {
   // A value of the wrong type fails its range checks too; the type is the news.
   const constraints = error.constraints ?? {};
   const key = Object.keys(constraints).find((k) => /^is(Int|Number|Boolean|String)$/.test(k)) ?? Object.keys(constraints)[0];
