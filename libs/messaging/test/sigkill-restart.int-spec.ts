@@ -80,7 +80,7 @@ describe('KafkaEventsTransport in a consumer killed with SIGKILL', () => {
       // A dead member holds its partitions until its session times out; keep that short.
       sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1000,
-      // Slow enough that the kill lands mid-stream, with transactions in flight.
+      // Slow enough that the kill lands mid-stream, with handlers in flight.
       defaultDelayMs: 30,
     };
     // 30 orders with 10 events each: keys spread over the partitions, several events per key.

@@ -1,5 +1,5 @@
 import { DurableProducer, KafkaProbe } from '@lib/kafka';
-import { CreateInbox1732250000001, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
+import { CreateInbox1732250000001, DeadLetterSink, KafkaDeadLetterSink, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
 import { CreateOutbox1732250000000, EventPublisher, OutboxEventPublisher, OutboxRelay } from '@lib/outbox';
 import { flushTracing } from '@lib/tracing';
 import {
@@ -71,11 +71,20 @@ class TracingLifecycle implements OnApplicationShutdown {
   }
 }
 
+/** Closes the health probe with the modules, and the dead-letter producer last: the consumer and app code may dead-letter until they stop. */
 @Injectable()
-class KafkaProbeLifecycle implements OnModuleDestroy {
-  constructor(@Inject(KafkaProbe) private readonly probe: KafkaProbe) {}
+class KafkaClientsLifecycle implements OnModuleDestroy, OnApplicationShutdown {
+  constructor(
+    @Inject(KafkaProbe) private readonly probe: KafkaProbe,
+    private readonly deadLetters: DeadLetterSink,
+  ) {}
+
   async onModuleDestroy(): Promise<void> {
     await this.probe.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.deadLetters.close();
   }
 }
 
@@ -95,9 +104,10 @@ export class ServiceRootModule {
 
 /**
  * Everything an app of the system has in common, composed once: the
- * validated config (`SERVICE_ENV`, from {@link ServiceRootModule}), its own database with migrations, the Kafka consumer transport
- * (inbox, retries, dead letters), the event publisher port (over the outbox)
- * and the outbox relay, and health.
+ * validated config (`SERVICE_ENV`, from {@link ServiceRootModule}), its own
+ * database with migrations, the Kafka consumer transport (inbox, retries,
+ * dead letters) and its dead-letter sink, the event publisher port (over the
+ * outbox) and the outbox relay, and health.
  * An app module imports `ServiceModule.forApp(definition)` and adds its own
  * domain modules.
  */
@@ -107,10 +117,16 @@ export class ServiceModule {
     const providers: Provider[] = [
       { provide: SERVICE_DEFINITION, useValue: definition },
       { provide: KafkaProbe, useFactory: (e: E) => new KafkaProbe(kafkaConnection(definition.app, e, '-health')), inject: [SERVICE_ENV] },
-      KafkaProbeLifecycle,
+      {
+        // The app's poison-message policy: its `<app>.dlq` topic. Shared by the consumer and by app code that dead-letters.
+        provide: DeadLetterSink,
+        useFactory: (e: E) => new KafkaDeadLetterSink({ app: definition.app, groupId: definition.app, kafka: kafkaConnection(definition.app, e, '-dlq') }),
+        inject: [SERVICE_ENV],
+      },
+      KafkaClientsLifecycle,
       {
         provide: KafkaEventsTransport,
-        useFactory: (e: E, dataSource: DataSource, metrics: ServiceMetrics) =>
+        useFactory: (e: E, dataSource: DataSource, metrics: ServiceMetrics, deadLetters: DeadLetterSink) =>
           new KafkaEventsTransport(
             {
               app: definition.app,
@@ -119,11 +135,12 @@ export class ServiceModule {
               maxAttempts: e.CONSUMER_MAX_ATTEMPTS,
               retryBackoffMs: e.CONSUMER_RETRY_BACKOFF_MS,
               maxRetryBackoffMs: e.CONSUMER_MAX_RETRY_BACKOFF_MS,
+              deadLetters,
               observer: metrics,
             },
             dataSource,
           ),
-        inject: [SERVICE_ENV, DataSource, ServiceMetrics],
+        inject: [SERVICE_ENV, DataSource, ServiceMetrics, DeadLetterSink],
       },
       { provide: APP_FILTER, useClass: TransportAwareExceptionFilter },
     ];
@@ -175,7 +192,7 @@ export class ServiceModule {
       ],
       controllers: [HealthController, MetricsController],
       providers,
-      exports: [SERVICE_DEFINITION, KafkaEventsTransport, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [EventPublisher, OutboxRelay] : [])],
+      exports: [SERVICE_DEFINITION, KafkaEventsTransport, DeadLetterSink, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [EventPublisher, OutboxRelay] : [])],
     };
   }
 }

@@ -54,7 +54,8 @@ export class TestBehaviour {
 
 /**
  * A consumer written the way the apps write theirs: `@EventPattern` per
- * topic, `@Payload()` the parsed event, `@Ctx()` the transaction. Its effect
+ * topic, `@Payload()` the parsed event, `@Ctx()` the context its
+ * transactional work is handed to (`ctx.inTransaction`). Its effect
  * is a row in `test_effects` holding the follow-up event it would publish
  * (created with `ctx.causedBy()`).
  */
@@ -78,15 +79,21 @@ export class TestEventsController {
     );
   }
 
+  /** Phase 1 (no transaction) takes the handler's time; the effect, or the refusal, happens in the delivery's transaction. */
   private async effect(event: EventEnvelope, ctx: KafkaEventContext, orderId: string, followUp: () => EventEnvelope): Promise<void> {
     this.behaviour.calls.set(event.id, (this.behaviour.calls.get(event.id) ?? 0) + 1);
     const delay = this.behaviour.delays.get(orderId) ?? this.behaviour.defaultDelayMs;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    if (this.behaviour.failing.has(event.id)) throw new Error(`test handler refuses event ${event.id} of order ${orderId}`);
-    await ctx.transaction.query(
-      `INSERT INTO test_effects (event_id, event_type, order_id, attempt, follow_up) VALUES ($1, $2, $3, $4, $5)`,
-      [event.id, event.type, orderId, ctx.attempt, JSON.stringify(followUp())],
-    );
+    ctx.inTransaction(async (tx) => {
+      if (this.behaviour.failing.has(event.id)) throw new Error(`test handler refuses event ${event.id} of order ${orderId}`);
+      await tx.query(`INSERT INTO test_effects (event_id, event_type, order_id, attempt, follow_up) VALUES ($1, $2, $3, $4, $5)`, [
+        event.id,
+        event.type,
+        orderId,
+        ctx.attempt,
+        JSON.stringify(followUp()),
+      ]);
+    });
   }
 }
 

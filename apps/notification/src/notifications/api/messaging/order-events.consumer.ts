@@ -10,22 +10,22 @@ export class OrderEventsConsumer {
   constructor(private readonly notify: NotifyCustomerHandler) {}
 
   @EventPattern(Topics.OrderCreated)
-  onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext) {
-    return this.notify.execute(ctx.transaction, event);
+  onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext): void {
+    ctx.inTransaction((tx) => this.notify.execute(tx, event));
   }
 
   @EventPattern(Topics.OrderConfirmed)
-  onOrderConfirmed(@Payload() event: EventEnvelope<'order.confirmed'>, @Ctx() ctx: KafkaEventContext) {
-    return this.notify.execute(ctx.transaction, event);
+  onOrderConfirmed(@Payload() event: EventEnvelope<'order.confirmed'>, @Ctx() ctx: KafkaEventContext): void {
+    ctx.inTransaction((tx) => this.notify.execute(tx, event));
   }
 
   @EventPattern(Topics.OrderCancelled)
-  onOrderCancelled(@Payload() event: EventEnvelope<'order.cancelled'>, @Ctx() ctx: KafkaEventContext) {
-    return this.notify.execute(ctx.transaction, event);
+  onOrderCancelled(@Payload() event: EventEnvelope<'order.cancelled'>, @Ctx() ctx: KafkaEventContext): void {
+    ctx.inTransaction((tx) => this.notify.execute(tx, event));
   }
 
   @EventPattern(Topics.PaymentFailed)
-  onPaymentFailed(@Payload() event: EventEnvelope<'payment.failed'>, @Ctx() ctx: KafkaEventContext) {
-    return this.notify.execute(ctx.transaction, event);
+  onPaymentFailed(@Payload() event: EventEnvelope<'payment.failed'>, @Ctx() ctx: KafkaEventContext): void {
+    ctx.inTransaction((tx) => this.notify.execute(tx, event));
   }
 }

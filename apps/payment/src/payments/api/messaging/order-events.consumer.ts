@@ -4,13 +4,15 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { AuthorizePaymentHandler } from '../../application/authorize-payment/authorize-payment.handler';
 
-/** New orders get their payment decided. Thin: translate the event, call the use case. */
+/** New orders get their payment decided. Thin: translate the event, call the use case's two phases. */
 @Controller()
 export class OrderEventsConsumer {
   constructor(private readonly authorizePayment: AuthorizePaymentHandler) {}
 
   @EventPattern(Topics.OrderCreated)
-  async onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext) {
-    await this.authorizePayment.execute(ctx.transaction, event.data, ctx.causedBy());
+  async onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext): Promise<void> {
+    // No transaction is open while the gateway decides.
+    const decision = await this.authorizePayment.decide(event.data, ctx.causedBy());
+    if (decision) ctx.inTransaction((tx) => this.authorizePayment.record(tx, event.data, decision, ctx.causedBy()));
   }
 }

@@ -1,17 +1,27 @@
 import { EventTypes, OrderCreatedV1 } from '@lib/events';
-import { EventPublisher } from '@lib/outbox';
+import { EventCause, EventPublisher } from '@lib/outbox';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
-import { PAYMENT_GATEWAY, PaymentGateway, PaymentStatus } from '../../domain/payment';
+import { DataSource, EntityManager } from 'typeorm';
+import { PAYMENT_GATEWAY, PaymentDecision, PaymentGateway, PaymentStatus } from '../../domain/payment';
 import { paymentIdFor } from '../../domain/payment-id';
 import { PaymentRecord } from '../../infrastructure/payment.record';
 
 /**
- * Decides the payment of a new order through the gateway, then records the
- * payment and its `payment.completed` / `payment.failed` event in the
- * caller's transaction. One payment per order: the inbox stops a redelivered
- * event, and the unique `order_id` stops a second `order.created` for the
- * same order (a different event id) — that one is acknowledged without effect.
+ * Decides the payment of a new order, in two phases, so that no database
+ * transaction is open while the gateway works:
+ *
+ * 1. `decide` asks the gateway, with no transaction open. The request carries
+ *    the order's stable payment id (`paymentIdFor`) as the idempotency key, so
+ *    a crash after the gateway answered and before phase 2 committed calls the
+ *    gateway again with the same key — it cannot charge twice.
+ * 2. `record` writes the payment and its `payment.completed` /
+ *    `payment.failed` event in one short transaction (the consumer's, which
+ *    also holds the inbox row).
+ *
+ * One payment per order: the inbox stops a redelivered event; a second
+ * `order.created` for the same order (another event id) finds the payment in
+ * phase 1, or — when both race — loses to the unique `order_id` in phase 2
+ * and is acknowledged without effect.
  */
 @Injectable()
 export class AuthorizePaymentHandler {
@@ -20,30 +30,44 @@ export class AuthorizePaymentHandler {
   constructor(
     @Inject(PAYMENT_GATEWAY) private readonly gateway: PaymentGateway,
     private readonly events: EventPublisher,
+    private readonly dataSource: DataSource,
   ) {}
 
-  async execute(tx: EntityManager, order: OrderCreatedV1, cause: { correlationId: string; causationId: string }): Promise<void> {
-    if (await tx.existsBy(PaymentRecord, { orderId: order.orderId })) {
-      this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`);
+  /** Phase 1, no transaction open: the gateway's decision, or null when the order already has a payment. */
+  async decide(order: OrderCreatedV1, cause: EventCause): Promise<PaymentDecision | null> {
+    if (await this.dataSource.getRepository(PaymentRecord).existsBy({ orderId: order.orderId })) {
+      this.ignoreSecondPayment(order, cause);
+      return null;
+    }
+    return this.gateway.authorize({ paymentId: paymentIdFor(order.orderId), orderId: order.orderId, amount: order.totalAmount, currency: order.currency });
+  }
+
+  /** Phase 2, in `tx`: the payment row and its event; nothing when the order got a payment since phase 1. */
+  async record(tx: EntityManager, order: OrderCreatedV1, decision: PaymentDecision, cause: EventCause): Promise<void> {
+    const paymentId = paymentIdFor(order.orderId);
+    const status = decision.approved ? PaymentStatus.Authorized : PaymentStatus.Declined;
+    const reason = decision.approved ? null : decision.reason;
+    // Re-checked here, not trusted from phase 1: ON CONFLICT on the unique order_id (and id) inserts nothing.
+    const inserted = await tx
+      .createQueryBuilder()
+      .insert()
+      .into(PaymentRecord)
+      .values({ id: paymentId, orderId: order.orderId, status, reason, amount: order.totalAmount, currency: order.currency, correlationId: cause.correlationId })
+      .orIgnore()
+      .returning('id')
+      .execute();
+    if ((inserted.raw as unknown[]).length === 0) {
+      this.ignoreSecondPayment(order, cause);
       return;
     }
-    const paymentId = paymentIdFor(order.orderId);
-    const decision = await this.gateway.authorize({ paymentId, orderId: order.orderId, amount: order.totalAmount, currency: order.currency });
-
-    const payment = tx.create(PaymentRecord, {
-      id: paymentId,
-      orderId: order.orderId,
-      status: decision.approved ? PaymentStatus.Authorized : PaymentStatus.Declined,
-      reason: decision.approved ? null : decision.reason,
-      amount: order.totalAmount,
-      currency: order.currency,
-      correlationId: cause.correlationId,
-    });
-    await tx.insert(PaymentRecord, payment);
 
     const base = { orderId: order.orderId, paymentId, amount: order.totalAmount, currency: order.currency };
     if (decision.approved) await this.events.publish(tx, EventTypes.PaymentCompleted, base, cause);
     else await this.events.publish(tx, EventTypes.PaymentFailed, { ...base, reason: decision.reason }, cause);
-    this.log.log(`payment ${paymentId} for order ${order.orderId} ${payment.status}${payment.reason ? ` (${payment.reason})` : ''} (correlationId ${cause.correlationId})`);
+    this.log.log(`payment ${paymentId} for order ${order.orderId} ${status}${reason ? ` (${reason})` : ''} (correlationId ${cause.correlationId})`);
+  }
+
+  private ignoreSecondPayment(order: OrderCreatedV1, cause: EventCause): void {
+    this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`);
   }
 }

@@ -1,0 +1,190 @@
+import { AppName, EventEnvelope, eventKey } from '@lib/events';
+import { ConsumedMessage, ProcessingControl, ProcessOutcome } from '@lib/kafka';
+import { withLogContext } from '@lib/logging';
+import { SpanNotes, withConsumerSpan } from '@lib/tracing';
+import { Logger } from '@nestjs/common';
+import { ConsumerStatus } from './consumer-status';
+import { DeadLetterReason, DeadLetterSink } from './dead-letter';
+import { KafkaEventContext } from './event-context';
+import { FailureClass } from './policies/failure-classes';
+import { InboxGuard, Queryable } from './policies/inbox.guard';
+import { parseDelivery } from './policies/parse.policy';
+import { AttemptLedger, describeError, RetryPolicy } from './policies/retry.policy';
+import { routeEvent } from './policies/route.policy';
+import { CommitOutcome, UnitOfWork } from './unit-of-work';
+
+/** A handler's first phase: the `@EventPattern` method, called with the event and its context; resolves when it finished. */
+export type EventHandler = (event: EventEnvelope, ctx: KafkaEventContext) => Promise<void>;
+
+/** The steps a consumed message goes through, each a small policy of its own. */
+export interface ConsumerPipelineSteps {
+  app: AppName;
+  groupId: string;
+  topicPrefix: string;
+  /** The handler registered for a topic (without prefix). */
+  handlerFor: (pattern: string) => EventHandler | undefined;
+  inbox: InboxGuard;
+  /** Where the inbox pre-check reads (autocommit); null: no pre-check, the unit of work's claim alone decides. */
+  duplicatePrecheck: Queryable | null;
+  unitOfWork: UnitOfWork;
+  failureClasses: readonly FailureClass[];
+  retry: RetryPolicy;
+  deadLetters: DeadLetterSink;
+  /** Pause between tries while a dependency (or the dead-letter topic) is unavailable. */
+  waitMs: number;
+  status: ConsumerStatus;
+}
+
+/**
+ * How one consumed message is handled, composed from the policies:
+ *
+ *   parse ─(not an event)──────────────────────────────► dead-letter
+ *   route ─(wrong topic, no handler)───────────────────► dead-letter
+ *   inbox pre-check ─(seen)────────────────────────────► duplicate, done
+ *   handler phase 1 (no transaction)
+ *   unit of work: inbox claim + transactional work ─(claimed before)─► duplicate, done
+ *   after-commit hooks ────────────────────────────────► handled, done
+ *   any failure ─► classify ─► wait in place | retry (pause the partition) | dead-letter
+ *
+ * Offsets are the runner's business: 'done' lets it commit `offset + 1`,
+ * `{ retryInMs }` pauses only this partition, 'abort' (shutdown, revocation)
+ * commits nothing. A batch mode (one unit of work for a batch of a
+ * partition) reuses every step here; only the loop around them differs
+ * (docs/adr/0004-consumer-runtime.md).
+ */
+export class ConsumerPipeline {
+  private readonly log = new Logger('KafkaEventsTransport');
+  private readonly attempts = new AttemptLedger();
+
+  constructor(private readonly steps: ConsumerPipelineSteps) {}
+
+  async process(message: ConsumedMessage, control: ProcessingControl): Promise<ProcessOutcome> {
+    const started = Date.now();
+    const parsed = parseDelivery(message);
+    if (!parsed.ok) return this.deadLetter(message, parsed.reason, control);
+    const event = parsed.event;
+    const routed = routeEvent(message, event, this.steps.topicPrefix, this.steps.handlerFor);
+    if (!routed.ok) return this.deadLetter(message, routed.reason, control, event);
+    // Every log line written while the event is handled names it.
+    return withLogContext({ correlationId: event.correlationId, eventId: event.id, orderId: eventKey(event) }, () =>
+      this.deliver(message, event, routed.handler, control, started),
+    );
+  }
+
+  /** Runs a routed event until it is handled, a duplicate, waiting for its retry, dead-lettered, or aborted. */
+  private async deliver(message: ConsumedMessage, event: EventEnvelope, handler: EventHandler, control: ProcessingControl, started: number): Promise<ProcessOutcome> {
+    const attempt = this.attempts.attemptOf(message);
+    for (;;) {
+      try {
+        const outcome = await this.attempt(message, event, handler, attempt);
+        this.attempts.clear(message);
+        this.steps.status.resume();
+        this.steps.status.record(message.topic, outcome, Date.now() - started);
+        return 'done';
+      } catch (error) {
+        if (!control.isActive()) return 'abort';
+        const decision = this.steps.retry.decide(error, attempt, this.steps.failureClasses);
+        switch (decision.action) {
+          case 'wait':
+            // Not the message's fault: wait for the dependency in place, attempt not counted.
+            // Every partition needs the same dependency, so holding the fetch loop costs nothing.
+            this.steps.status.waitFor(decision.what, `${event.type} ${event.id}`);
+            if (!(await pause(this.steps.waitMs, control))) return 'abort';
+            continue;
+          case 'retry':
+            this.steps.status.record(message.topic, 'retried');
+            this.log.warn(`${event.type} ${event.id} failed (attempt ${attempt}/${this.steps.retry.options.maxAttempts}), retrying in ${decision.inMs} ms: ${describeError(error)}`);
+            // Retry by pausing this partition, not by sleeping here: a sleeping batch
+            // would hold kafkajs's fetch loop and stall every other partition too.
+            this.attempts.recordFailure(message, attempt);
+            return { retryInMs: decision.inMs };
+          case 'dead_letter':
+            this.attempts.clear(message);
+            return this.deadLetter(message, decision.reason, control, event);
+        }
+      }
+    }
+  }
+
+  /**
+   * One attempt: pre-check, phase 1, unit of work, after-commit hooks. With
+   * tracing on it is a CONSUMER span, the child of the message's
+   * `traceparent`; outbox rows the handler writes carry this span on.
+   */
+  private attempt(message: ConsumedMessage, event: EventEnvelope, handler: EventHandler, attempt: number): Promise<CommitOutcome> {
+    const trace = {
+      app: this.steps.app,
+      topic: message.topic,
+      headers: message.headers,
+      attributes: {
+        'messaging.consumer.group.name': this.steps.groupId,
+        'messaging.destination.partition.id': String(message.partition),
+        'messaging.kafka.offset': Number(message.offset),
+        'messaging.message.id': event.id,
+        'app.correlation_id': event.correlationId,
+        'app.attempt': attempt,
+      },
+    };
+    return withConsumerSpan(trace, async (span) => {
+      const { duplicatePrecheck, inbox, unitOfWork } = this.steps;
+      if (duplicatePrecheck && (await inbox.seen(duplicatePrecheck, [event.id])).size > 0) return duplicate(span);
+
+      const ctx = new KafkaEventContext([message, event, attempt]);
+      await handler(event, ctx); // phase 1: no transaction open
+      const registered = ctx.seal();
+
+      const { committed, failure } = await unitOfWork.run([{ message, event, work: registered.work }]);
+      if (failure) throw failure.error;
+      if (committed[0] === 'duplicate') return duplicate(span);
+      await this.runAfterCommit(registered.afterCommit, event);
+      return 'handled';
+    });
+  }
+
+  /** After-commit hooks run once, in order; a failing one is logged (the effects are committed, the delivery is done). */
+  private async runAfterCommit(hooks: readonly (() => unknown)[], event: EventEnvelope): Promise<void> {
+    for (const hook of hooks) {
+      try {
+        await hook();
+      } catch (error) {
+        this.log.warn(`after-commit hook of ${event.type} ${event.id} failed (its effects are committed): ${describeError(error)}`);
+      }
+    }
+  }
+
+  /** Dead-letters a message, waiting out an outage of the dead-letter topic first; the consumer then moves on. */
+  private async deadLetter(message: ConsumedMessage, reason: DeadLetterReason, control: ProcessingControl, event?: EventEnvelope): Promise<'done' | 'abort'> {
+    const sink = this.steps.deadLetters;
+    for (;;) {
+      try {
+        await sink.send(message, reason);
+        break;
+      } catch (error) {
+        this.steps.status.waitFor(`dead-letter topic ${sink.destination}: ${describeError(error)}`, event && `${event.type} ${event.id}`);
+        if (!(await pause(this.steps.waitMs, control))) return 'abort';
+      }
+    }
+    this.steps.status.resume();
+    this.steps.status.record(message.topic, 'dead_lettered');
+    this.log.warn(
+      `dead-lettered ${message.topic}[${message.partition}]@${message.offset} to ${sink.destination}: ${reason.kind}: ${reason.message}` +
+        (event ? ` (event ${event.id}, correlationId ${event.correlationId})` : ''),
+    );
+    return 'done';
+  }
+}
+
+function duplicate(span: SpanNotes): CommitOutcome {
+  span.setAttribute('app.duplicate', true);
+  return 'duplicate';
+}
+
+/** Sleeps in small steps so that shutdown and revocation are noticed; false if processing must stop. */
+async function pause(ms: number, control: ProcessingControl): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!control.isActive()) return false;
+    await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+  }
+  return control.isActive();
+}

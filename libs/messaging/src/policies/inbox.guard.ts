@@ -1,0 +1,66 @@
+import { EventEnvelope } from '@lib/events';
+import { ConsumedMessage } from '@lib/kafka';
+
+/** Anything that runs SQL: a DataSource (autocommit) or a transaction's EntityManager. */
+export interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** One inbox row: which event this consumer handled, and where it was read. */
+export interface InboxEntry {
+  event: Pick<EventEnvelope, 'id' | 'type'>;
+  message: Pick<ConsumedMessage, 'topic' | 'partition' | 'offset'>;
+}
+
+/**
+ * The inbox of one consumer (group): the ids of the events it has handled.
+ *
+ * - `claim` is the guard: it inserts the rows in the transaction that also
+ *   holds the handlers' effects, so "handled" and "effects done" commit
+ *   together; a row that already exists means that event was handled before.
+ * - `seen` is a cheap pre-check outside any transaction, so a redelivery does
+ *   not run a handler's first phase (e.g. a gateway call) again. It is only
+ *   an optimisation: between `seen` and `claim` another instance may handle
+ *   the event, and `claim` is what decides.
+ *
+ * Keyed by (consumer group, event id): the event `id` is the contract's
+ * deduplication key (the same event can arrive at another offset after a
+ * relay retry or a replay), and keying by group lets several consumers share
+ * one database. Both take many ids at once, for a batch of messages.
+ */
+export class InboxGuard {
+  constructor(readonly consumer: string) {}
+
+  /** Which of `eventIds` this consumer has handled already. */
+  async seen(db: Queryable, eventIds: readonly string[]): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const rows = (await db.query(`SELECT event_id FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])`, [this.consumer, eventIds])) as {
+      event_id: string;
+    }[];
+    return new Set(rows.map((r) => r.event_id));
+  }
+
+  /** Inserts the rows in `tx` (one statement); resolves with the event ids that were new, i.e. not handled before. */
+  async claim(tx: Queryable, entries: readonly InboxEntry[]): Promise<Set<string>> {
+    if (entries.length === 0) return new Set();
+    const values: string[] = [];
+    const parameters: unknown[] = [this.consumer];
+    for (const { event, message } of entries) {
+      const n = parameters.length;
+      values.push(`($1, $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5})`);
+      parameters.push(event.id, event.type, message.topic, message.partition, message.offset);
+    }
+    const rows = (await tx.query(
+      `INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+       VALUES ${values.join(', ')} ON CONFLICT DO NOTHING RETURNING event_id`,
+      parameters,
+    )) as { event_id: string }[];
+    return new Set(rows.map((r) => r.event_id));
+  }
+
+  /** Removes rows claimed in `tx` whose work did not commit after all (a batch whose later deliveries failed). */
+  async release(tx: Queryable, eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await tx.query(`DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])`, [this.consumer, eventIds]);
+  }
+}

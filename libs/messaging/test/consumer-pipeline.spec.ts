@@ -1,0 +1,213 @@
+import { createEvent, encodeEvent, EventEnvelope } from '@lib/events';
+import { ConsumedMessage } from '@lib/kafka';
+import {
+  ConsumerPipeline,
+  ConsumerStatus,
+  DeadLetterOriginal,
+  DeadLetterReason,
+  DeadLetterSink,
+  DependencyUnavailableError,
+  EventHandler,
+  FAILURE_CLASSES,
+  InboxGuard,
+  PendingDelivery,
+  RetryPolicy,
+  UnitOfWork,
+  UnitOfWorkResult,
+} from '../src';
+
+/** A unit of work over an in-memory inbox: what the pipeline sees of a database, without one. */
+class MemoryUnitOfWork implements UnitOfWork {
+  readonly inbox = new Set<string>();
+  readonly applied: string[] = [];
+  failWith: unknown = null;
+
+  async run(deliveries: readonly PendingDelivery[]): Promise<UnitOfWorkResult> {
+    const committed: UnitOfWorkResult['committed'] = [];
+    for (const d of deliveries) {
+      if (this.failWith) return { committed, failure: { error: this.failWith } };
+      if (this.inbox.has(d.event.id)) {
+        committed.push('duplicate');
+        continue;
+      }
+      for (const work of d.work) await work({} as never);
+      this.inbox.add(d.event.id);
+      this.applied.push(d.event.id);
+      committed.push('handled');
+    }
+    return { committed };
+  }
+}
+
+class MemorySink extends DeadLetterSink {
+  readonly destination = 'payment.dlq';
+  readonly letters: { original: DeadLetterOriginal; reason: DeadLetterReason }[] = [];
+  async send(original: DeadLetterOriginal, reason: DeadLetterReason): Promise<void> {
+    this.letters.push({ original, reason });
+  }
+  async close(): Promise<void> {}
+}
+
+const orderCreated = () =>
+  createEvent(
+    'order.created',
+    { orderId: '3f6c2a9e-8b1d-4c7a-9e2f-5a1b7c3d9e01', customerId: 'c-1', currency: 'EUR', items: [{ sku: 'A', quantity: 1, unitPrice: 5 }], totalAmount: 5 },
+    { source: 'order', correlationId: 'c-1' },
+  );
+const messageOf = (value: string | Buffer, topic = 'order.created', offset = '0'): ConsumedMessage => ({
+  topic,
+  partition: 0,
+  offset,
+  key: null,
+  value: Buffer.from(value),
+  headers: {},
+  timestamp: '0',
+});
+const active = { isActive: () => true };
+
+/**
+ * The consumer pipeline composed from its policies, run without Kafka or a
+ * database: a memory unit of work and dead-letter sink stand in for them.
+ * What each step decides is tested with the policy itself; here, how they fit.
+ */
+describe('ConsumerPipeline', () => {
+  let uow: MemoryUnitOfWork;
+  let sink: MemorySink;
+  let status: ConsumerStatus;
+  let precheck: Set<string>;
+  let handler: jest.MockedFunction<EventHandler>;
+
+  const pipeline = (handlers: Record<string, EventHandler> = { 'order.created': handler }) =>
+    new ConsumerPipeline({
+      app: 'payment',
+      groupId: 'payment',
+      topicPrefix: '',
+      handlerFor: (pattern) => handlers[pattern],
+      inbox: Object.assign(new InboxGuard('payment'), { seen: async (_: unknown, ids: readonly string[]) => new Set(ids.filter((id) => precheck.has(id))) }),
+      duplicatePrecheck: { query: async () => [] },
+      unitOfWork: uow,
+      failureClasses: FAILURE_CLASSES,
+      retry: new RetryPolicy({ maxAttempts: 3, backoffMs: 100, maxBackoffMs: 400 }),
+      deadLetters: sink,
+      waitMs: 10,
+      status,
+    });
+
+  beforeEach(() => {
+    uow = new MemoryUnitOfWork();
+    sink = new MemorySink();
+    status = new ConsumerStatus();
+    precheck = new Set();
+    handler = jest.fn<Promise<void>, Parameters<EventHandler>>(async () => undefined);
+  });
+
+  it('runs the handler first, then its transactional work, then its after-commit hooks, and counts the event handled', async () => {
+    const steps: string[] = [];
+    handler.mockImplementation(async (_, ctx) => {
+      steps.push('phase 1');
+      ctx.inTransaction(async () => void steps.push('in transaction'));
+      ctx.afterCommit(() => void steps.push('after commit'));
+    });
+    const event = orderCreated();
+    expect(await pipeline().process(messageOf(JSON.stringify(event)), active)).toBe('done');
+    expect(steps).toEqual(['phase 1', 'in transaction', 'after commit']);
+    expect(uow.applied).toEqual([event.id]);
+    expect(status.snapshot()['order.created']).toMatchObject({ handled: 1, duplicate: 0 });
+  });
+
+  it('dead-letters a value that is not an event at once, without calling a handler', async () => {
+    expect(await pipeline().process(messageOf('not json'), active)).toBe('done');
+    expect(handler).not.toHaveBeenCalled();
+    expect(sink.letters).toEqual([{ original: expect.objectContaining({ topic: 'order.created', offset: '0' }), reason: expect.objectContaining({ kind: 'not_json', attempts: 0 }) }]);
+    expect(status.snapshot()['order.created']).toMatchObject({ dead_lettered: 1 });
+  });
+
+  it('dead-letters an event on a topic of another type as unexpected_type', async () => {
+    await pipeline().process(messageOf(JSON.stringify(orderCreated()), 'payment.completed'), active);
+    expect(sink.letters.map((l) => l.reason.kind)).toEqual(['unexpected_type']);
+  });
+
+  it('skips the handler of an event the inbox has seen (a redelivery calls no gateway again)', async () => {
+    const event = orderCreated();
+    precheck.add(event.id);
+    expect(await pipeline().process(messageOf(encodeEvent(event)), active)).toBe('done');
+    expect(handler).not.toHaveBeenCalled();
+    expect(status.snapshot()['order.created']).toMatchObject({ duplicate: 1, handled: 0 });
+  });
+
+  it('counts a duplicate found by the inbox insert, and runs no after-commit hook for it', async () => {
+    const event = orderCreated();
+    uow.inbox.add(event.id); // handled by another instance between the pre-check and the transaction
+    const hook = jest.fn();
+    handler.mockImplementation(async (_, ctx) => ctx.afterCommit(hook));
+    await pipeline().process(messageOf(encodeEvent(event)), active);
+    expect(hook).not.toHaveBeenCalled();
+    expect(status.snapshot()['order.created']).toMatchObject({ duplicate: 1 });
+  });
+
+  it('retries a failing handler by pausing the partition, then dead-letters it with its attempt count', async () => {
+    handler.mockRejectedValue(new Error('test handler refuses'));
+    const p = pipeline();
+    const message = messageOf(encodeEvent(orderCreated()));
+    expect(await p.process(message, active)).toEqual({ retryInMs: 100 });
+    expect(await p.process(message, active)).toEqual({ retryInMs: 200 });
+    expect(await p.process(message, active)).toBe('done');
+    expect(sink.letters.map((l) => l.reason)).toEqual([{ kind: 'handler_error', message: 'test handler refuses', attempts: 3 }]);
+    expect(status.snapshot()['order.created']).toMatchObject({ retried: 2, dead_lettered: 1 });
+  });
+
+  it('retries when the transactional work fails, and commits nothing of that attempt', async () => {
+    uow.failWith = new Error('duplicate key value violates unique constraint');
+    handler.mockImplementation(async (_, ctx) => ctx.inTransaction(async () => undefined));
+    expect(await pipeline().process(messageOf(encodeEvent(orderCreated())), active)).toEqual({ retryInMs: 100 });
+    expect(uow.applied).toEqual([]);
+  });
+
+  it('waits in place while a dependency is down — no attempt spent, readiness told — and handles the event once it is back', async () => {
+    let calls = 0;
+    handler.mockImplementation(async () => {
+      if (++calls < 4) throw new DependencyUnavailableError('payment gateway', 'payment gateway unavailable: circuit breaker is open');
+    });
+    const seenWaiting: (string | null)[] = [];
+    const control = { isActive: () => (seenWaiting.push(status.waitingFor), true) };
+    expect(await pipeline().process(messageOf(encodeEvent(orderCreated())), control)).toBe('done');
+    expect(calls).toBe(4);
+    expect(seenWaiting).toContain('payment gateway unavailable: circuit breaker is open');
+    expect(status.waitingFor).toBeNull();
+    expect(status.snapshot()['order.created']).toMatchObject({ handled: 1, retried: 0, dead_lettered: 0 });
+  });
+
+  it('gives up the message (abort, nothing committed) when the partition is revoked while it waits', async () => {
+    handler.mockRejectedValue(new DependencyUnavailableError('payment gateway'));
+    let checks = 0;
+    expect(await pipeline().process(messageOf(encodeEvent(orderCreated())), { isActive: () => ++checks < 3 })).toBe('abort');
+    expect(uow.applied).toEqual([]);
+    expect(sink.letters).toEqual([]);
+  });
+
+  it('keeps a failing after-commit hook from undoing a committed delivery', async () => {
+    const event = orderCreated();
+    handler.mockImplementation(async (_, ctx) => ctx.afterCommit(() => { throw new Error('dispatcher asleep'); }));
+    expect(await pipeline().process(messageOf(encodeEvent(event)), active)).toBe('done');
+    expect(status.snapshot()['order.created']).toMatchObject({ handled: 1 });
+  });
+
+  it('refuses transactional work registered after the handler returned', async () => {
+    let late: (() => void) | undefined;
+    handler.mockImplementation(async (_, ctx) => {
+      late = () => ctx.inTransaction(async () => undefined);
+    });
+    await pipeline().process(messageOf(encodeEvent(orderCreated())), active);
+    expect(late).toThrow(/after the handler returned/);
+  });
+
+  it('passes the handler the event and a context naming it', async () => {
+    const event = orderCreated();
+    let received: { event?: EventEnvelope; causedBy?: unknown; attempt?: number } = {};
+    handler.mockImplementation(async (e, ctx) => {
+      received = { event: e, causedBy: ctx.causedBy(), attempt: ctx.attempt };
+    });
+    await pipeline().process(messageOf(encodeEvent(event)), active);
+    expect(received).toEqual({ event, causedBy: { correlationId: 'c-1', causationId: event.id }, attempt: 1 });
+  });
+});
