@@ -65,6 +65,15 @@ describe('payment app', () => {
     producer.send(events.map((event) => ({ topic: event.type, key: event.data.orderId, value: JSON.stringify(event) })));
   const paymentsOf = async (orderId: string) => (await sql.query('SELECT * FROM payments WHERE order_id = $1', [orderId])).rows;
   const handled = async (eventId: string) => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [eventId])).rowCount === 1;
+  /** Sessions of the app's database sitting inside a transaction (`idle in transaction`), seen from the test's own connection. */
+  const transactionsOpenIn = async (client: Client) =>
+    Number(
+      (
+        await client.query(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
+        )
+      ).rows[0].n,
+    );
   const recordedFor = (orderId: string, topic?: string) =>
     recorder.messages.filter((m) => m.key?.toString() === orderId && (topic === undefined || m.topic === topic));
 
@@ -169,6 +178,28 @@ describe('payment app', () => {
     expect(bad.body.message.join(' ')).toContain('orderId');
     expect(JSON.stringify(bad.body)).not.toMatch(/at \w+ \(|\.ts:\d+/);
     await http.get('/payments').expect(400);
+  });
+
+  it('calls the payment gateway with no database transaction of the app open (Done-when 4 of issue 9)', async () => {
+    // The gateway may take seconds; a transaction open meanwhile would hold a pooled connection (and its locks) that long.
+    const simulator = app.get(SimulatedPaymentGateway);
+    const openTransactionsAtCall: number[] = [];
+    const original = simulator.authorize.bind(simulator);
+    const calls = jest.spyOn(simulator, 'authorize').mockImplementation(async (request) => {
+      openTransactionsAtCall.push(await transactionsOpenIn(sql));
+      return original(request);
+    });
+    try {
+      // One order at a time: the only work the app has is this order's.
+      for (const total of [1200, LIMIT + 1, 1300]) {
+        const order = orderCreated(total);
+        await publish(order);
+        await eventually(() => handled(order.id), { what: `order.created ${order.id} handled` });
+      }
+    } finally {
+      calls.mockRestore();
+    }
+    expect(openTransactionsAtCall).toEqual([0, 0, 0]);
   });
 
   it('waits out a gateway outage behind an open breaker — no payment.failed, nothing dead-lettered — and pays every waiting order once it recovers', async () => {
