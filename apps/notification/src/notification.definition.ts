@@ -1,6 +1,7 @@
 import { ServiceDefinition } from '@lib/service';
 import { NotificationEnv } from './config/notification.env';
 import { CreateNotifications1732250000300 } from './migrations/1732250000300-create-notifications';
+import { NotificationDelivery1732250000301 } from './migrations/1732250000301-notification-delivery';
 import { NotificationRecord } from './notifications/infrastructure/notification.record';
 
 export const notificationService: ServiceDefinition<NotificationEnv> = {
@@ -9,6 +10,6 @@ export const notificationService: ServiceDefinition<NotificationEnv> = {
   port: (env) => env.NOTIFICATION_PORT,
   databaseUrl: (env) => env.NOTIFICATION_DATABASE_URL,
   entities: [NotificationRecord],
-  migrations: [CreateNotifications1732250000300],
+  migrations: [CreateNotifications1732250000300, NotificationDelivery1732250000301],
   publishes: false,
 };

@@ -1,13 +1,17 @@
+import { DeadLetterSink, KafkaEventsTransport } from '@lib/messaging';
 import { SERVICE_ENV, ServiceModule } from '@lib/service';
 import { Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { NotificationEnv } from './config/notification.env';
 import { notificationService } from './notification.definition';
-import { NotifyCustomerHandler } from './notifications/application/notify/notify-customer.handler';
+import { NotificationDispatcher } from './notifications/application/deliver-notifications/notification-dispatcher';
+import { NotifyCustomerHandler } from './notifications/application/notify-customer/notify-customer.handler';
 import { NotificationsController } from './notifications/api/http/notifications.controller';
 import { OrderEventsConsumer } from './notifications/api/messaging/order-events.consumer';
 import { NOTIFICATION_CHANNELS, NotificationChannel } from './notifications/domain/notification';
 import { LogChannel } from './notifications/infrastructure/channels/log.channel';
 import { WebhookChannel } from './notifications/infrastructure/channels/webhook.channel';
+import { NotificationQueue } from './notifications/infrastructure/notification-queue';
 
 @Module({
   imports: [ServiceModule.forApp(notificationService)],
@@ -23,6 +27,19 @@ import { WebhookChannel } from './notifications/infrastructure/channels/webhook.
           : []),
       ],
       inject: [SERVICE_ENV],
+    },
+    {
+      // Delivers the recorded notifications after their transaction committed; started and stopped with the app.
+      provide: NotificationDispatcher,
+      useFactory: (env: NotificationEnv, dataSource: DataSource, channels: NotificationChannel[], deadLetters: DeadLetterSink, transport: KafkaEventsTransport) =>
+        new NotificationDispatcher(new NotificationQueue(dataSource), channels, deadLetters, {
+          maxAttempts: env.NOTIFICATION_DELIVERY_MAX_ATTEMPTS,
+          retryBackoffMs: env.NOTIFICATION_DELIVERY_RETRY_BACKOFF_MS,
+          concurrency: env.NOTIFICATION_DELIVERY_CONCURRENCY,
+          pollIntervalMs: env.NOTIFICATION_DELIVERY_POLL_INTERVAL_MS,
+          consumerGroup: transport.groupId,
+        }),
+      inject: [SERVICE_ENV, DataSource, NOTIFICATION_CHANNELS, DeadLetterSink, KafkaEventsTransport],
     },
   ],
 })

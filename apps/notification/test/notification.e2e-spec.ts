@@ -8,6 +8,7 @@ import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
+import { replayDeadLetters } from '../../../scripts/dlq/dlq-commands';
 import { AppsUnderTest, startAppsUnderTest } from '../../../test/support/apps-under-test';
 import { notificationService } from '../src/notification.definition';
 import { NotificationModule } from '../src/notification.module';
@@ -17,26 +18,51 @@ jest.setTimeout(60_000);
 interface WebhookCall {
   headers: IncomingHttpHeaders;
   body: Record<string, string>;
-  status: number;
+  /** Set once answered. */
+  status?: number;
+  /** What `onCall` returned for this call (e.g. what the app's database looked like while it was made). */
+  seen?: unknown;
+  /** Receiver clock, for ordering calls against each other (never compared with a threshold). */
+  receivedAt: number;
+  answeredAt?: number;
 }
 
-/**
- * A webhook receiver on 127.0.0.1 (random port). `failNext(eventId, n)` makes
- * it answer 500 to the next `n` deliveries of that event.
- */
-async function startWebhook(): Promise<{ url: string; calls: WebhookCall[]; failNext: (eventId: string, n: number) => void; close: () => Promise<void> }> {
+interface Webhook {
+  url: string;
+  calls: WebhookCall[];
+  /** Answer 500 to the next `n` deliveries of the event. */
+  failNext: (eventId: string, n: number) => void;
+  /** Take `ms` before answering the next delivery of the event. */
+  delayNext: (eventId: string, ms: number) => void;
+  /** Runs on every call before it is answered; its result is kept on the call. */
+  onCall: (probe: (() => Promise<unknown>) | null) => void;
+  close: () => Promise<void>;
+}
+
+/** A webhook receiver on 127.0.0.1 (random port). */
+async function startWebhook(): Promise<Webhook> {
   const calls: WebhookCall[] = [];
   const failures = new Map<string, number>();
+  const delays = new Map<string, number>();
+  let probe: (() => Promise<unknown>) | null = null;
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
     req.on('end', () => {
       const body = JSON.parse(raw) as Record<string, string>;
+      const call: WebhookCall = { headers: req.headers, body, receivedAt: Date.now() };
+      calls.push(call);
       const left = failures.get(body.eventId) ?? 0;
-      const status = left > 0 ? 500 : 204;
       if (left > 0) failures.set(body.eventId, left - 1);
-      calls.push({ headers: req.headers, body, status });
-      res.writeHead(status).end();
+      const delay = delays.get(body.eventId) ?? 0;
+      delays.delete(body.eventId);
+      void (async () => {
+        if (probe) call.seen = await probe();
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        call.status = left > 0 ? 500 : 204;
+        call.answeredAt = Date.now();
+        res.writeHead(call.status).end();
+      })();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -45,6 +71,8 @@ async function startWebhook(): Promise<{ url: string; calls: WebhookCall[]; fail
     url: `http://127.0.0.1:${port}/hooks/orders`,
     calls,
     failNext: (eventId, n) => failures.set(eventId, n),
+    delayNext: (eventId, ms) => delays.set(eventId, ms),
+    onCall: (fn) => (probe = fn),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -58,7 +86,7 @@ describe('notification app', () => {
   let system: AppsUnderTest;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
-  let webhook: Awaited<ReturnType<typeof startWebhook>>;
+  let webhook: Webhook;
   let producer: DurableProducer;
   let recorder: TopicRecorder;
   let sql: Client;
@@ -67,9 +95,12 @@ describe('notification app', () => {
     webhook = await startWebhook();
     system = await startAppsUnderTest({ broker: 'e2e-notification', port: 29292 }, { notification: { module: NotificationModule, definition: notificationService } }, {
       NOTIFICATION_WEBHOOK_URL: webhook.url,
-      NOTIFICATION_WEBHOOK_TIMEOUT_MS: '1000',
+      // Longer than the slow receiver below takes: that test is about a slow webhook, not a failing one.
+      NOTIFICATION_WEBHOOK_TIMEOUT_MS: '15000',
       NOTIFICATION_WEBHOOK_RETRIES: '2',
       CONSUMER_MAX_ATTEMPTS: '3',
+      NOTIFICATION_DELIVERY_MAX_ATTEMPTS: '3',
+      NOTIFICATION_DELIVERY_RETRY_BACKOFF_MS: '50',
       CONSUMER_RETRY_BACKOFF_MS: '50',
       CONSUMER_MAX_RETRY_BACKOFF_MS: '200',
       LOG_LEVEL: 'warn',
@@ -107,6 +138,21 @@ describe('notification app', () => {
     (await sql.query('SELECT event_id, event_type, channel, correlation_id FROM notifications WHERE order_id = $1 ORDER BY event_type, channel', [orderId])).rows;
   const handled = async (eventId: string) => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [eventId])).rowCount === 1;
   const webhookCallsFor = (eventId: string) => webhook.calls.filter((c) => c.body.eventId === eventId);
+  /** Publishes one event as the relays do; resolves with its partition. */
+  const publishOne = async (event: EventEnvelope) =>
+    (await producer.send([{ topic: event.type, key: event.data.orderId, value: JSON.stringify(event) }]))[0].partition;
+  /** How many of an event's notifications have been delivered (answered by their channel). */
+  const deliveredOf = async (eventId: string) =>
+    Number((await sql.query(`SELECT count(*) AS n FROM notifications WHERE event_id = $1 AND delivered_at IS NOT NULL`, [eventId])).rows[0].n);
+  /** Sessions of the app's database sitting inside a transaction (`idle in transaction`), seen from the test's own connection. */
+  const transactionsOpenIn = async (client: Client) =>
+    Number(
+      (
+        await client.query(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
+        )
+      ).rows[0].n,
+    );
 
   it('is ready once database, Kafka and consumer group are up', async () => {
     const response = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'notification ready' });
@@ -128,7 +174,9 @@ describe('notification app', () => {
       { event_id: event.id, event_type: type, channel: 'log', correlation_id: event.correlationId },
       { event_id: event.id, event_type: type, channel: 'webhook', correlation_id: event.correlationId },
     ]);
-    const [call] = webhookCallsFor(event.id);
+    // Delivered after the rows committed, from the rows.
+    const [call] = await eventually(() => webhookCallsFor(event.id), { accept: (calls) => calls.some((c) => c.status === 204), what: 'webhook called' });
+    await eventually(() => deliveredOf(event.id), { accept: (n) => n === 2, what: 'both notifications delivered' });
     expect(webhookCallsFor(event.id)).toHaveLength(1);
     expect(call.headers['content-type']).toBe('application/json');
     expect(call.headers['idempotency-key']).toBe(`${event.id}:webhook`);
@@ -145,6 +193,7 @@ describe('notification app', () => {
     const before = transport.stats().counts[EventTypes.OrderCreated]?.duplicate ?? 0;
     await eventually(() => transport.stats().counts[EventTypes.OrderCreated]?.duplicate ?? 0, { accept: (n) => n >= before + 2, what: 'two duplicates counted' });
     await eventually(() => handled(marker.id), { what: 'marker handled' });
+    await eventually(() => deliveredOf(created.id), { accept: (n) => n === 2, what: 'both notifications delivered' });
 
     expect(await rowsOf(created.data.orderId)).toHaveLength(2);
     expect(webhookCallsFor(created.id)).toHaveLength(1);
@@ -176,7 +225,7 @@ describe('notification app', () => {
 
   it('retries a failing webhook until it accepts, still keeping one notification per channel', async () => {
     const { confirmed } = journey();
-    // 3 tries per handler attempt (1 + NOTIFICATION_WEBHOOK_RETRIES): the first attempt fails, the second delivers.
+    // 3 tries per delivery attempt (1 + NOTIFICATION_WEBHOOK_RETRIES): the first attempt fails, the second delivers.
     webhook.failNext(confirmed.id, 4);
     await publish(confirmed);
 
@@ -186,20 +235,78 @@ describe('notification app', () => {
     expect(await rowsOf(confirmed.data.orderId)).toHaveLength(2);
   });
 
-  it('dead-letters an event whose webhook never accepts after its attempts, keeps no notification of it, and keeps consuming', async () => {
+  it('dead-letters a notification whose webhook never accepts after its attempts, keeps no webhook notification of it, keeps consuming, and delivers it when the dead letter is replayed', async () => {
     const { cancelled } = journey();
     const next = journey().created;
     webhook.failNext(cancelled.id, 1000);
     await publish(cancelled);
 
     const [letter] = await recorder.waitFor(1, (m) => m.key?.toString() === cancelled.data.orderId);
-    expect(letter.headers).toMatchObject({ 'dlq-original-topic': EventTypes.OrderCancelled, 'dlq-error-kind': 'handler_error', 'dlq-attempts': '3' });
+    expect(letter.headers).toMatchObject({
+      'dlq-original-topic': EventTypes.OrderCancelled,
+      'dlq-error-kind': 'delivery_failed',
+      'dlq-attempts': '3',
+      'dlq-consumer-group': 'notification',
+      'event-id': cancelled.id,
+    });
+    expect(letter.headers['dlq-original-offset']).toMatch(/^\d+$/);
     expect(letter.headers['dlq-error-message']).toContain('webhook answered 500');
-    // 3 attempts x (1 try + 2 retries); the log channel's row rolled back with the failed webhook's.
+    expect(JSON.parse(letter.value!.toString())).toEqual(cancelled);
+    // 3 delivery attempts x (1 try + 2 retries). Channels are delivered independently: the log channel's
+    // notification was delivered and stays; the webhook's is gone with the event's inbox row, so the
+    // dead letter is its only trace and a replay delivers it again.
     expect(webhookCallsFor(cancelled.id)).toHaveLength(9);
-    expect(await rowsOf(cancelled.data.orderId)).toEqual([]);
+    await eventually(() => rowsOf(cancelled.data.orderId), { accept: (rows) => rows.length === 1, what: 'webhook notification removed' });
+    expect((await rowsOf(cancelled.data.orderId)).map((r) => r.channel)).toEqual(['log']);
+    expect(await handled(cancelled.id)).toBe(false);
 
     await publish(next);
     await eventually(() => rowsOf(next.data.orderId), { accept: (r) => r.length === 2, what: 'next event notified' });
+
+    webhook.failNext(cancelled.id, 0); // the receiver is fixed
+    const { replayed } = await replayDeadLetters({ brokers: system.brokers, clientId: 'notification-e2e-replay' }, 'notification', { id: cancelled.id });
+    expect(replayed.map((r) => r.eventId)).toEqual([cancelled.id]);
+    await eventually(() => webhookCallsFor(cancelled.id).filter((c) => c.status === 204), { accept: (calls) => calls.length === 1, what: 'replayed notification delivered' });
+    await eventually(() => deliveredOf(cancelled.id), { accept: (n) => n === 2, what: 'both notifications delivered after the replay' });
+  });
+
+  it('calls the webhook with no database transaction of the app open (Done-when 4 of issue 9)', async () => {
+    // A webhook may take seconds; a transaction open meanwhile would hold a pooled connection (and its locks) that long.
+    webhook.onCall(() => transactionsOpenIn(sql));
+    try {
+      // One event at a time: the only work the app has is this event's.
+      for (const event of [journey().created, journey().confirmed]) {
+        await publish(event);
+        await eventually(() => webhookCallsFor(event.id), { accept: (calls) => calls.some((c) => c.status === 204), what: `webhook call for ${event.id}` });
+        expect(webhookCallsFor(event.id).map((c) => c.seen)).toEqual([0]);
+      }
+    } finally {
+      webhook.onCall(null);
+    }
+  });
+
+  it('delivers the notifications of other orders while one webhook call takes 10 s (Done-when 4 of issue 9)', async () => {
+    const slow = journey().created;
+    webhook.delayNext(slow.id, 10_000);
+    const slowPartition = await publishOne(slow);
+    await eventually(() => webhookCallsFor(slow.id), { accept: (calls) => calls.length === 1, what: 'the slow webhook call started' });
+
+    // Orders of every partition, at least two of them on the slow order's own.
+    const others: EventEnvelope[] = [];
+    let onSlowPartition = 0;
+    for (let i = 0; i < 60 && (onSlowPartition < 2 || others.length < 6); i++) {
+      const other = journey().created;
+      if ((await publishOne(other)) === slowPartition) onSlowPartition++;
+      others.push(other);
+    }
+    expect(onSlowPartition).toBeGreaterThanOrEqual(2);
+
+    const delivered = await eventually(() => others.map((o) => webhookCallsFor(o.id).find((c) => c.status === 204)), {
+      accept: (calls) => calls.every(Boolean),
+      what: 'the other orders notified',
+    });
+    const [slowCall] = await eventually(() => webhookCallsFor(slow.id), { accept: (calls) => calls[0]?.status === 204, what: 'the slow call answered' });
+    // Every other order was notified while the slow call was still being answered.
+    for (const call of delivered) expect(call!.answeredAt!).toBeLessThan(slowCall.answeredAt!);
   });
 });

@@ -1,4 +1,6 @@
 import { AppName } from '@lib/events';
+import { CreateInbox1732250000001 } from '@lib/messaging';
+import { CreateOutbox1732250000000 } from '@lib/outbox';
 import { CommonEnv } from './config/common-env';
 
 /** What makes one app of the system: its name, config class, database and whether it publishes. */
@@ -13,6 +15,11 @@ export interface ServiceDefinition<E extends CommonEnv = CommonEnv> {
   migrations: Function[];
   /** Runs an outbox relay (apps that publish events). */
   publishes: boolean;
+}
+
+/** Every migration of an app's database, in order: the outbox (apps that publish), the inbox, then the app's own. */
+export function serviceMigrations(definition: Pick<ServiceDefinition, 'publishes' | 'migrations'>): Function[] {
+  return [...(definition.publishes ? [CreateOutbox1732250000000] : []), CreateInbox1732250000001, ...definition.migrations];
 }
 
 /** Injection tokens of the service kit. */

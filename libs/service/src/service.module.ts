@@ -1,6 +1,6 @@
 import { DurableProducer, KafkaProbe } from '@lib/kafka';
-import { CreateInbox1732250000001, DeadLetterSink, KafkaDeadLetterSink, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
-import { CreateOutbox1732250000000, EventPublisher, OutboxEventPublisher, OutboxRelay } from '@lib/outbox';
+import { DeadLetterSink, KafkaDeadLetterSink, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
+import { EventPublisher, OutboxEventPublisher, OutboxRelay } from '@lib/outbox';
 import { flushTracing } from '@lib/tracing';
 import {
   BeforeApplicationShutdown,
@@ -24,7 +24,7 @@ import { CommonEnv } from './config/common-env';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { ScrapedMetrics, ServiceMetrics } from './metrics/service-metrics';
-import { kafkaConnection, SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition } from './service-definition';
+import { kafkaConnection, SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition, serviceMigrations } from './service-definition';
 
 /**
  * Starts the outbox relay once the app is up and stops it before the
@@ -178,7 +178,7 @@ export class ServiceModule {
               type: 'postgres' as const,
               url: definition.databaseUrl(e),
               entities: definition.entities,
-              migrations: [...(definition.publishes ? [CreateOutbox1732250000000] : []), CreateInbox1732250000001, ...definition.migrations],
+              migrations: serviceMigrations(definition),
               synchronize: false,
               migrationsRun: false,
               // Fail fast when the database is down, so handlers see an infrastructure error and wait.

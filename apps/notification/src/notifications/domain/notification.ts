@@ -11,10 +11,24 @@ export interface NotificationMessage {
   body: string;
 }
 
-/** Delivers a notification on one channel (log, webhook, …). Throws when delivery failed. */
+/**
+ * Delivers a notification on one channel (log, webhook, …). Resolves once the
+ * channel accepted it; throws when delivery failed (the dispatcher retries
+ * later). Called outside any database transaction, possibly more than once
+ * for one notification (at-least-once): receivers deduplicate on
+ * `eventId` + channel.
+ */
 export interface NotificationChannel {
   readonly name: string;
-  deliver(message: NotificationMessage): Promise<void>;
+  /** Longest one `deliver` call can take (its own timeouts and retries included): a dispatcher's lease on a row outlasts it. */
+  readonly maxDeliveryMs: number;
+  /** `signal` aborts a delivery in flight when the app stops; the notification is then delivered after the restart. */
+  deliver(message: NotificationMessage, signal?: AbortSignal): Promise<void>;
+}
+
+/** When a notification is tried again after failed delivery attempt `attempt` (1 = the first): doubling from `firstMs`, at most 5 minutes. */
+export function redeliveryDelayMs(attempt: number, firstMs: number): number {
+  return Math.min(5 * 60_000, firstMs * 2 ** Math.min(attempt - 1, 20));
 }
 
 export const NOTIFICATION_CHANNELS = Symbol('NOTIFICATION_CHANNELS');

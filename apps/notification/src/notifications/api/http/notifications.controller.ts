@@ -28,6 +28,7 @@ export class NotificationsController {
         body: n.body,
         correlationId: n.correlationId,
         createdAt: n.createdAt,
+        deliveredAt: n.deliveredAt,
       })),
     };
   }

@@ -2,30 +2,44 @@ import { EventEnvelope, Topics } from '@lib/events';
 import { KafkaEventContext } from '@lib/messaging';
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { NotifyCustomerHandler } from '../../application/notify/notify-customer.handler';
+import { NotificationDispatcher } from '../../application/deliver-notifications/notification-dispatcher';
+import { NotifyCustomerHandler } from '../../application/notify-customer/notify-customer.handler';
+import { NotifiableEvent } from '../../domain/notification';
 
-/** Every customer-facing event of an order becomes a notification. Thin: translate, call, done. */
+/**
+ * Every customer-facing event of an order becomes notifications. Thin: the
+ * notifications are recorded in the delivery's transaction, and the
+ * dispatcher is woken to deliver them once it committed.
+ */
 @Controller()
 export class OrderEventsConsumer {
-  constructor(private readonly notify: NotifyCustomerHandler) {}
+  constructor(
+    private readonly notify: NotifyCustomerHandler,
+    private readonly dispatcher: NotificationDispatcher,
+  ) {}
 
   @EventPattern(Topics.OrderCreated)
   onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext): void {
-    ctx.inTransaction((tx) => this.notify.execute(tx, event));
+    this.record(event, ctx);
   }
 
   @EventPattern(Topics.OrderConfirmed)
   onOrderConfirmed(@Payload() event: EventEnvelope<'order.confirmed'>, @Ctx() ctx: KafkaEventContext): void {
-    ctx.inTransaction((tx) => this.notify.execute(tx, event));
+    this.record(event, ctx);
   }
 
   @EventPattern(Topics.OrderCancelled)
   onOrderCancelled(@Payload() event: EventEnvelope<'order.cancelled'>, @Ctx() ctx: KafkaEventContext): void {
-    ctx.inTransaction((tx) => this.notify.execute(tx, event));
+    this.record(event, ctx);
   }
 
   @EventPattern(Topics.PaymentFailed)
   onPaymentFailed(@Payload() event: EventEnvelope<'payment.failed'>, @Ctx() ctx: KafkaEventContext): void {
-    ctx.inTransaction((tx) => this.notify.execute(tx, event));
+    this.record(event, ctx);
+  }
+
+  private record(event: NotifiableEvent, ctx: KafkaEventContext): void {
+    ctx.inTransaction((tx) => this.notify.execute(tx, event, ctx));
+    ctx.afterCommit(() => this.dispatcher.wake());
   }
 }

@@ -4,6 +4,7 @@ import { NotificationChannel, NotificationMessage } from '../../domain/notificat
 /** The default channel: the notification is a log line. */
 export class LogChannel implements NotificationChannel {
   readonly name = 'log';
+  readonly maxDeliveryMs = 1000;
   private readonly log = new Logger('LogChannel');
 
   async deliver(message: NotificationMessage): Promise<void> {
