@@ -1,0 +1,95 @@
+import { createTestDatabase } from '@lib/testing';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { InboxGuard, PendingDelivery, TransactionPerBatch, TransactionPerDelivery, UnitOfWork } from '../src';
+import { migrateTestDatabase } from './support/test-consumer';
+
+/**
+ * The two unit-of-work strategies against a real PostgreSQL database: one
+ * transaction per delivery (what the transport runs), and one per batch of a
+ * partition with a savepoint per delivery (what a batch consumer will run).
+ * Same input, same contract: the committed prefix, then the first failure.
+ */
+describe('unit of work strategies on a real PostgreSQL database', () => {
+  let dataSource: DataSource;
+  let drop: () => Promise<void>;
+  const inbox = new InboxGuard('uow-test');
+
+  beforeAll(async () => {
+    const db = await createTestDatabase('messaging_uow');
+    await migrateTestDatabase(db.url);
+    dataSource = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 } });
+    await dataSource.initialize();
+    drop = async () => {
+      await dataSource.destroy();
+      await db.drop();
+    };
+  });
+
+  afterAll(async () => {
+    await drop?.();
+  });
+
+  beforeEach(async () => {
+    await dataSource.query(`TRUNCATE inbox, test_effects`);
+  });
+
+  let offset = 0;
+  const effect = (id: string) => async (tx: EntityManager) =>
+    tx.query(`INSERT INTO test_effects (event_id, event_type, order_id, attempt, follow_up) VALUES ($1, 'order.created', 'o', 1, '{}')`, [id]);
+  const failing = () => async () => {
+    throw new Error('the handler refuses');
+  };
+  const delivery = (id: string = randomUUID(), work = [effect(id)]): PendingDelivery => ({
+    event: { id, type: 'order.created' },
+    message: { topic: 'order.created', partition: 0, offset: String(offset++) },
+    work,
+  });
+  const effects = async () => (await dataSource.query(`SELECT event_id FROM test_effects ORDER BY id`)).map((r: { event_id: string }) => r.event_id);
+  const handled = async () => (await dataSource.query(`SELECT event_id FROM inbox ORDER BY kafka_offset`)).map((r: { event_id: string }) => r.event_id);
+
+  describe.each<[string, (ds: DataSource) => UnitOfWork]>([
+    ['one transaction per delivery', (ds) => new TransactionPerDelivery(ds, inbox)],
+    ['one transaction per batch, a savepoint per delivery', (ds) => new TransactionPerBatch(ds, inbox)],
+  ])('%s', (_, strategy) => {
+    it('commits each delivery\'s work with its inbox row, and reports an event handled before as a duplicate without running its work', async () => {
+      const before = delivery();
+      await strategy(dataSource).run([before]);
+      const [a, b] = [delivery(), delivery()];
+
+      const result = await strategy(dataSource).run([a, delivery(before.event.id), b]);
+
+      expect(result).toEqual({ committed: ['handled', 'duplicate', 'handled'] });
+      expect(await effects()).toEqual([before.event.id, a.event.id, b.event.id]);
+      expect(await handled()).toEqual([before.event.id, a.event.id, b.event.id]);
+    });
+
+    it('stops at the first failing delivery: the ones before it commit, it and the ones after it leave no trace', async () => {
+      const old = delivery();
+      await strategy(dataSource).run([old]);
+      const [a, bad, c] = [delivery(), delivery(randomUUID(), [failing()]), delivery()];
+
+      const result = await strategy(dataSource).run([a, bad, delivery(old.event.id), c]);
+
+      expect(result.committed).toEqual(['handled']);
+      expect((result.failure?.error as Error).message).toBe('the handler refuses');
+      expect(await effects()).toEqual([old.event.id, a.event.id]);
+      // The event handled before the batch keeps its inbox row; the failing one and those after it have none.
+      expect(await handled()).toEqual([old.event.id, a.event.id]);
+    });
+
+    it('counts the same event twice in one run as one delivery and one duplicate', async () => {
+      const id = randomUUID();
+      expect(await strategy(dataSource).run([delivery(id), delivery(id)])).toEqual({ committed: ['handled', 'duplicate'] });
+      expect(await effects()).toEqual([id]);
+    });
+  });
+
+  it('keeps the deliveries of a batch around a failing one apart: its work is rolled back to its savepoint, its neighbours\' stays', async () => {
+    const a = delivery();
+    const partly = delivery(randomUUID(), [effect(randomUUID()), failing()]); // wrote an effect, then failed
+    const result = await new TransactionPerBatch(dataSource, inbox).run([a, partly]);
+    expect(result.committed).toEqual(['handled']);
+    expect(await effects()).toEqual([a.event.id]);
+  });
+});
