@@ -23,12 +23,6 @@ import tseslint from 'typescript-eslint';
  * `npm run lint` then reports. Each entry: file, the rules it may break, why.
  */
 const WAVE_9_EXCEPTIONS = /** @type {[string, string[]][]} */ ([
-  ['apps/notification/src/notifications/application/notify/notify-customer.handler.ts', ['@typescript-eslint/no-unsafe-member-access']], // TypeORM's `raw` is `any`
-  ['apps/payment/src/config/payment.env.ts', ['@typescript-eslint/no-unsafe-member-access', '@typescript-eslint/no-unsafe-return']], // class-transformer's `obj` is `any`
-  ['libs/service/src/bootstrap.ts', ['@typescript-eslint/no-unsafe-call', '@typescript-eslint/no-unsafe-member-access']], // Nest's getHttpServer() is `any`
-  ['libs/messaging/src/kafka-events.transport.ts', ['@typescript-eslint/no-base-to-string']], // String() of a non-object `unknown`
-  ['libs/service/src/config/validate-env.ts', ['@typescript-eslint/no-base-to-string']], // String() of an env value
-  ['libs/outbox/src/outbox-relay.ts', ['@typescript-eslint/no-this-alias']], // `self` in a hoisted timer callback
   ['libs/testing/src/global-setup.ts', ['@eslint-community/eslint-comments/require-description']],
   ['test/support/apps-under-test.ts', ['@eslint-community/eslint-comments/require-description']], // and an eslint-disable now moot in tests
   ['bench/saga.bench.ts', ['@typescript-eslint/no-unused-vars', '@typescript-eslint/no-floating-promises']],

@@ -5,6 +5,8 @@ import { BadRequestException, INestApplication, Type, ValidationError, Validatio
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { CommonEnv } from './config/common-env';
 import { InvalidConfigError, validateEnv } from './config/validate-env';
@@ -66,7 +68,7 @@ export async function bootstrapService<E extends CommonEnv>(
 
   const port = options.port ?? definition.port(env);
   await app.listen(port);
-  const url = `http://localhost:${(app.getHttpServer().address() as { port: number }).port}`;
+  const url = `http://localhost:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
   logger.log(`${definition.app} is up on ${url} (readiness: ${url}/health/ready)`);
   return app;
 }

@@ -49,7 +49,8 @@ export class RetryPolicy {
 export function describeError(error: unknown): string {
   const message = error && typeof error === 'object' ? (error as { message?: unknown }).message : undefined;
   if (typeof message === 'string' && message.length > 0) return message;
-  return typeof error === 'object' ? JSON.stringify(error) : String(error);
+  if (typeof error === 'object' && error !== null) return JSON.stringify(error);
+  return String(error);
 }
 
 /**

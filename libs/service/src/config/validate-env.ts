@@ -40,5 +40,6 @@ function describe(error: ValidationError, env: Record<string, unknown>): string 
   const key = Object.keys(constraints).find((k) => /^is(Int|Number|Boolean|String)$/.test(k)) ?? Object.keys(constraints)[0];
   const constraint = key ? constraints[key] : `${error.property} is invalid`;
   const given = env[error.property];
-  return given === undefined ? `${constraint} (not set)` : `${constraint} (got ${JSON.stringify(String(given))})`;
+  if (given === undefined) return `${constraint} (not set)`;
+  return `${constraint} (got ${JSON.stringify(typeof given === 'string' ? given : JSON.stringify(given))})`;
 }
