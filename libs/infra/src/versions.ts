@@ -2,7 +2,7 @@
  * The pinned Apache Kafka versions, in one place: the jar path (Maven
  * Central), the bin/ wrappers (they read DEFAULT_KAFKA_VERSION with sed: keep
  * it on one line) and docker-compose.kafka.yml (checked by compose.spec.ts).
- * See ADR 0007 for why 4.4.0 is the default and 3.9.1 stays selectable.
+ * See ADR 0009 for why 4.4.0 is the default and 3.9.1 stays selectable.
  */
 export const DEFAULT_KAFKA_VERSION = '4.4.0';
 /** The last 3.x release we test, selectable with `KAFKA_VERSION=3.9.1`. */

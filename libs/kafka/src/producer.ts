@@ -33,7 +33,7 @@ export interface SendResult {
  * 2.2.4's `sendBatch` can resolve without writing the messages of a
  * partition whose leader died mid-send (its retry skips a broker that has
  * already answered, even when the partition moved there: tulios/kafkajs#1303).
- * Such a send is failed here, so the caller retries it (ADR 0007).
+ * Such a send is failed here, so the caller retries it (ADR 0009).
  */
 export class DurableProducer {
   private readonly kafka: Kafka;
