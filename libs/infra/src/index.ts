@@ -164,6 +164,8 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
         );
       }
       log(`kafka: a broker not started by infra:up answers on localhost:${port} (${found} broker${found === 1 ? '' : 's'}); using it`);
+      // Not ours to manage (another checkout's, or one a user started): reported like KAFKA_BROKERS pointing elsewhere.
+      mode = 'external';
       nodes = found;
       runsVersion = undefined;
     } else if (nodes === 1) {
