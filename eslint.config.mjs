@@ -24,13 +24,10 @@ import tseslint from 'typescript-eslint';
  */
 const WAVE_9_EXCEPTIONS = /** @type {[string, string[]][]} */ ([
   ['libs/testing/src/global-setup.ts', ['@eslint-community/eslint-comments/require-description']],
-  ['test/support/apps-under-test.ts', ['@eslint-community/eslint-comments/require-description']], // and an eslint-disable now moot in tests
-  ['bench/saga.bench.ts', ['@typescript-eslint/no-unused-vars', '@typescript-eslint/no-floating-promises']],
 ]).map(
   ([file, rules]) =>
     /** @type {import('eslint').Linter.Config} */ ({
       files: [file],
-      ...(file === 'test/support/apps-under-test.ts' ? { linterOptions: { reportUnusedDisableDirectives: 'off' } } : {}),
       rules: Object.fromEntries(rules.map((rule) => [rule, 'off'])),
     }),
 );

@@ -28,13 +28,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { randomUUID } from 'node:crypto';
-import { brokerPid, ensurePostgresRunning, kafkaVersion } from '@lib/infra';
+import { ensurePostgresRunning, kafkaVersion } from '@lib/infra';
 import { AppName } from '@lib/events';
-import { createTestDatabase, startPrivateKafka } from '@lib/testing';
-import { Client } from 'pg';
-import { RunningApp, startApp, stopApp, waitUntilReady } from '@lib/infra';
-import { buildSnapshot } from '../test/support/app-snapshot';
+import { AppProcess, eventually, privateBroker, startSystem, System, TEST_POSTGRES_URL } from '@lib/testing';
 
 // ---- parameters ---------------------------------------------------------------------------------
 
@@ -55,7 +51,7 @@ const SETTLE_TIMEOUT_MS = arg('settle-timeout', 300) * 1000;
 const BROKER_NAME = 'bench-saga';
 const BROKER_PORT = 29892;
 const PARTITIONS = 6;
-const PORTS: Record<AppName, number> = { order: 3201, payment: 3202, notification: 3203 };
+const FIRST_PORT = 3201; // order, payment, notification: 3201, 3202, 3203
 const APPS: AppName[] = ['order', 'payment', 'notification'];
 const LIMIT = 100_000; // PAYMENT_MAX_AMOUNT's default: 1000.00
 const ABOVE_LIMIT_EVERY = 5; // one order in five is declined
@@ -69,7 +65,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)); // the fixed-rate run's send schedule, not a wait for an outcome
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
@@ -144,7 +140,7 @@ interface Sent {
 async function postOrder(index: number, planned: Planned): Promise<Sent> {
   const sentAt = performance.now();
   try {
-    const response = await fetch(`http://localhost:${PORTS.order}/orders`, {
+    const response = await fetch(`${system!.instance('order').url}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: planned.body,
@@ -161,43 +157,20 @@ async function postOrder(index: number, planned: Planned): Promise<Sent> {
 
 // ---- the run ------------------------------------------------------------------------------------
 
-interface Resources {
-  kafka?: { brokers: string[]; stop: () => Promise<void> };
-  dbs: Partial<Record<AppName, { url: string; name: string; drop: () => Promise<void> }>>;
-  sql: Partial<Record<AppName, Client>>;
-  running: Map<AppName, RunningApp>;
-  logs: Map<AppName, string[]>;
-}
-
-const res: Resources = { dbs: {}, sql: {}, running: new Map(), logs: new Map() };
+/** The apps, their broker and databases (startSystem); stop() releases them, also after a partial setup. */
+let system: System<AppProcess> | undefined;
+/** Settles once setting up has ended, either way; an interrupt waits for it before cleaning up. */
+let setup: Promise<unknown> = Promise.resolve();
+const interrupt = new AbortController();
 let cleaning: Promise<void> | undefined;
+const sql = (app: AppName) => system!.sql(app);
 
-/** Stops everything this run started; safe to call twice and after a partial setup. */
+/** Stops everything this run started; safe to call twice. */
 function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await Promise.all([...res.running.values()].map((proc) => stopApp(proc, 10_000).catch(() => undefined)));
-    try {
-      fs.mkdirSync(LOG_DIR, { recursive: true });
-      for (const [app, lines] of res.logs) fs.writeFileSync(path.join(LOG_DIR, `${app}.log`), lines.join('\n') + '\n');
-    } catch {
-      // logs are a courtesy
-    }
-    await Promise.all(Object.values(res.sql).map((c) => c.end().catch(() => undefined)));
-    await res.kafka?.stop().catch((e) => log(`  could not stop the broker: ${(e as Error).message}`));
-    await Promise.all(Object.values(res.dbs).map((db) => db.drop().catch((e) => log(`  could not drop ${db.name}: ${(e as Error).message}`))));
-  })();
+  cleaning ??= (system?.stop() ?? Promise.resolve()).catch((e: Error) => {
+    log(`  could not release everything: ${e.message}`);
+  });
   return cleaning;
-}
-
-/** Polls until `probe` accepts, or throws a message saying what did not happen in time. */
-async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number, what: (last: T) => string, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() >= deadline) throw new Error(`${what(value)} after ${Math.round(timeoutMs / 1000)} s: giving up`);
-    await sleep(intervalMs);
-  }
 }
 
 interface Outcome {
@@ -212,28 +185,23 @@ interface Outcome {
 async function measure(label: string, sent: Sent[], firstSentWall: number, firstSentPerf: number, lastAnsweredPerf: number, cpuBefore: Record<string, number>) {
   const accepted = sent.filter((s) => s.status === 201 && s.orderId);
   const ids = accepted.map((s) => s.orderId!);
-  const pendingCount = async () => Number((await res.sql.order!.query(`SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`, [ids])).rows[0].n);
-  await waitFor(
-    pendingCount,
-    (n) => n === 0,
-    SETTLE_TIMEOUT_MS,
-    (n) => `${label}: ${n} of ${ids.length} orders still PENDING`,
-  );
+  const pendingCount = async () => Number((await sql('order').query(`SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`, [ids])).rows[0].n);
+  await eventually(pendingCount, { accept: (n) => n === 0, timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 250, what: `${label}: all ${ids.length} orders settled (none PENDING)` });
 
   // Notifications (log channel): order.created and the final event; a declined order also has payment.failed.
   const expectedNotifications = accepted.reduce((n, s) => n + (s.total > LIMIT ? 3 : 2), 0);
-  const notificationCount = async () => Number((await res.sql.notification!.query(`SELECT count(*) AS n FROM notifications WHERE order_id = ANY($1::uuid[]) AND channel = 'log'`, [ids])).rows[0].n);
-  await waitFor(
-    notificationCount,
-    (n) => n >= expectedNotifications,
-    SETTLE_TIMEOUT_MS,
-    (n) => `${label}: ${n} of ${expectedNotifications} notifications recorded`,
-  );
+  const notificationCount = async () => Number((await sql('notification').query(`SELECT count(*) AS n FROM notifications WHERE order_id = ANY($1::uuid[]) AND channel = 'log'`, [ids])).rows[0].n);
+  await eventually(notificationCount, {
+    accept: (n) => n >= expectedNotifications,
+    timeoutMs: SETTLE_TIMEOUT_MS,
+    intervalMs: 250,
+    what: `${label}: all ${expectedNotifications} notifications recorded`,
+  });
   const cpuAfter = cpuSample();
   const wallSeconds = (Date.now() - firstSentWall) / 1000;
 
   const rows = (
-    await res.sql.order!.query(
+    await sql('order').query(
       `SELECT id, status, total_amount::float8 AS total, extract(epoch FROM created_at) * 1000 AS created_ms, extract(epoch FROM updated_at) * 1000 AS updated_ms
          FROM orders WHERE id = ANY($1::uuid[])`,
       [ids],
@@ -247,10 +215,10 @@ async function measure(label: string, sent: Sent[], firstSentWall: number, first
   }));
   const lastSettledMs = Math.max(...rows.map((r) => r.updatedMs));
   const firstCreatedMs = Math.min(...rows.map((r) => r.createdMs));
-  const lastNotified = (await res.sql.notification!.query(`SELECT extract(epoch FROM max(created_at)) * 1000 AS ms FROM notifications WHERE order_id = ANY($1::uuid[])`, [ids])).rows[0];
+  const lastNotified = (await sql('notification').query(`SELECT extract(epoch FROM max(created_at)) * 1000 AS ms FROM notifications WHERE order_id = ANY($1::uuid[])`, [ids])).rows[0];
   const lastNotifiedMs = Number(lastNotified.ms);
   const finalNotifications = (
-    await res.sql.notification!.query(
+    await sql('notification').query(
       `SELECT order_id, extract(epoch FROM created_at) * 1000 AS ms FROM notifications WHERE order_id = ANY($1::uuid[]) AND channel = 'log' AND event_type IN ('order.confirmed', 'order.cancelled')`,
       [ids],
     )
@@ -292,8 +260,8 @@ async function measure(label: string, sent: Sent[], firstSentWall: number, first
 
 function cpuSample(): Record<string, number> {
   const sample: Record<string, number> = {};
-  for (const app of APPS) sample[app] = cpuTicks(res.running.get(app)?.process.pid);
-  sample.broker = cpuTicks(brokerPid(BROKER_NAME));
+  for (const app of APPS) sample[app] = cpuTicks(system!.instance(app).pid);
+  sample.broker = cpuTicks(system!.kafka.nodes[0].pid());
   sample.postgres = postgresTicks();
   sample.bench = cpuTicks(process.pid);
   return sample;
@@ -303,7 +271,7 @@ function cpuSample(): Record<string, number> {
 async function consumerCounters(): Promise<Record<string, Record<string, number>>> {
   const out: Record<string, Record<string, number>> = {};
   for (const app of APPS) {
-    const text = await (await fetch(`http://localhost:${PORTS[app]}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const text = await (await fetch(`${system!.instance(app).url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     const counts: Record<string, number> = {};
     for (const m of text.matchAll(/^consumer_messages_total\{([^}]*)\} (\S+)$/gm)) {
       const outcome = /outcome="([^"]+)"/.exec(m[1])?.[1] ?? '?';
@@ -325,7 +293,7 @@ async function crossCheck(rows: Outcome[]) {
   const ids = rows.map((r) => r.id);
   const expected = (r: Outcome) => (r.total > LIMIT ? 'CANCELLED' : 'CONFIRMED');
   const wrongStatus = rows.filter((r) => r.status !== expected(r)).length;
-  const payments = (await res.sql.payment!.query(`SELECT order_id, status, reason FROM payments WHERE order_id = ANY($1::uuid[])`, [ids])).rows as { order_id: string; status: string; reason: string | null }[];
+  const payments = (await sql('payment').query(`SELECT order_id, status, reason FROM payments WHERE order_id = ANY($1::uuid[])`, [ids])).rows as { order_id: string; status: string; reason: string | null }[];
   const paymentsByOrder = new Map<string, { status: string; reason: string | null }[]>();
   for (const p of payments) paymentsByOrder.set(p.order_id, [...(paymentsByOrder.get(p.order_id) ?? []), p]);
   const notOnePayment = rows.filter((r) => (paymentsByOrder.get(r.id) ?? []).length !== 1).length;
@@ -333,7 +301,7 @@ async function crossCheck(rows: Outcome[]) {
     const [p] = paymentsByOrder.get(r.id) ?? [];
     return !p || (r.total > LIMIT ? p.status !== 'DECLINED' || p.reason !== 'limit_exceeded' : p.status !== 'AUTHORIZED');
   }).length;
-  const notifications = (await res.sql.notification!.query(`SELECT order_id, event_type, channel FROM notifications WHERE order_id = ANY($1::uuid[])`, [ids])).rows as { order_id: string; event_type: string; channel: string }[];
+  const notifications = (await sql('notification').query(`SELECT order_id, event_type, channel FROM notifications WHERE order_id = ANY($1::uuid[])`, [ids])).rows as { order_id: string; event_type: string; channel: string }[];
   const byOrder = new Map<string, string[]>();
   for (const n of notifications) if (n.channel === 'log') byOrder.set(n.order_id, [...(byOrder.get(n.order_id) ?? []), n.event_type]);
   const wrongNotifications = rows.filter((r) => {
@@ -401,10 +369,10 @@ async function runFixedRate(run: string) {
 }
 
 async function outboxBacklog(): Promise<Record<string, number>> {
-  const count = async (app: AppName) => Number((await res.sql[app]!.query('SELECT count(*) AS n FROM outbox')).rows[0].n);
+  const count = async (app: AppName) => Number((await sql(app).query('SELECT count(*) AS n FROM outbox')).rows[0].n);
   // Rows are deleted once the broker has acknowledged them: give the relays a moment after the last event.
   const read = async () => ({ order: await count('order'), payment: await count('payment') });
-  return waitFor(read, (b) => b.order === 0 && b.payment === 0, 30_000, () => 'outbox not empty', 200).catch(read);
+  return eventually(read, { accept: (b) => b.order === 0 && b.payment === 0, timeoutMs: 30_000, intervalMs: 200, what: 'outbox empty' }).catch(read);
 }
 
 async function main(): Promise<void> {
@@ -413,61 +381,35 @@ async function main(): Promise<void> {
   const runId = `bench-${Date.now().toString(36)}`;
   log(`saga bench: ${ORDERS} orders at ${CONCURRENCY} in flight, then ${RATE_PER_S}/s for ${RATE_SECONDS} s; broker ${BROKER_NAME} on :${BROKER_PORT} (${PARTITIONS} partitions)`);
   let t = performance.now();
-  await ensurePostgresRunning(process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  await ensurePostgresRunning(`${TEST_POSTGRES_URL}/postgres`);
 
-  // Each resource is kept as soon as it exists, so that cleanup releases it even when another one failed.
-  const bundles = {} as Record<AppName, string>;
-  const setup = await Promise.allSettled([
-    startPrivateKafka(BROKER_NAME, BROKER_PORT, PARTITIONS).then((k) => (res.kafka = k)),
-    createTestDatabase('bench_orders').then((db) => (res.dbs.order = db)),
-    createTestDatabase('bench_payments').then((db) => (res.dbs.payment = db)),
-    createTestDatabase('bench_notifications').then((db) => (res.dbs.notification = db)),
-    // One after the other: parallel webpack runs on a small machine only fight for the CPU.
-    (async () => {
-      for (const app of APPS) bundles[app] = await buildSnapshot(app, 'bench-saga');
-    })(),
-  ]);
-  const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  // The broker, the databases and the bundles first (no instance yet), so that the apps' start is timed on its own.
+  const starting = startSystem({
+    name: BROKER_NAME,
+    kafka: privateBroker({ port: BROKER_PORT, partitions: PARTITIONS }),
+    processes: { order: 0, payment: 0, notification: 0 },
+    ports: FIRST_PORT,
+    env: { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
+    logDir: LOG_DIR,
+    signal: interrupt.signal,
+  });
+  setup = starting.catch(() => undefined);
+  system = await starting;
   log(`  broker, databases and bundles ready in ${round((performance.now() - t) / 1000)} s`);
 
-  const env: Record<string, string> = {
-    KAFKA_BROKERS: res.kafka!.brokers.join(','),
-    ORDER_DATABASE_URL: res.dbs.order!.url,
-    PAYMENT_DATABASE_URL: res.dbs.payment!.url,
-    NOTIFICATION_DATABASE_URL: res.dbs.notification!.url,
-    ORDER_PORT: String(PORTS.order),
-    PAYMENT_PORT: String(PORTS.payment),
-    NOTIFICATION_PORT: String(PORTS.notification),
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-  };
   t = performance.now();
-  await Promise.all(
-    APPS.map(async (app) => {
-      const lines: string[] = [];
-      res.logs.set(app, lines);
-      const proc = startApp(app, { bundle: bundles[app], env, onLine: (line) => lines.push(line) });
-      res.running.set(app, proc);
-      await waitUntilReady(proc, 90_000);
-    }),
-  );
-  for (const app of APPS) {
-    const client = new Client({ connectionString: res.dbs[app]!.url });
-    res.sql[app] = client;
-    await client.connect();
-  }
-  log(`  apps ready in ${round((performance.now() - t) / 1000)} s (ports ${APPS.map((a) => PORTS[a]).join(', ')})`);
+  await Promise.all(APPS.map((app) => system!.addInstance(app)));
+  log(`  apps ready in ${round((performance.now() - t) / 1000)} s (ports ${APPS.map((a) => system!.instance(a).port).join(', ')})`);
 
   // A few orders end to end before anything is timed: connections, JIT, consumer fetch loops.
   const warm = await Promise.all(Array.from({ length: 20 }, (_, i) => postOrder(i, planOrder(`${runId}-warm`, i))));
   if (warm.some((s) => s.status !== 201)) throw new Error(`warm-up orders refused: ${warm.find((s) => s.status !== 201)!.status} ${warm.find((s) => s.status !== 201)!.error}`);
-  await waitFor(
-    async () => Number((await res.sql.order!.query(`SELECT count(*) AS n FROM orders WHERE status = 'PENDING'`)).rows[0].n),
-    (n) => n === 0,
-    60_000,
-    (n) => `warm-up: ${n} orders still PENDING`,
-  );
+  await eventually(async () => Number((await sql('order').query(`SELECT count(*) AS n FROM orders WHERE status = 'PENDING'`)).rows[0].n), {
+    accept: (n) => n === 0,
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    what: 'warm-up: all orders settled (none PENDING)',
+  });
 
   const saturation = await runSaturation(`${runId}-sat`);
   const saturationCheck = await crossCheck(saturation.rows);
@@ -481,7 +423,7 @@ async function main(): Promise<void> {
 
   const backlog = await outboxBacklog();
   const counters = await consumerCounters();
-  const appWarnings = Object.fromEntries(APPS.map((app) => [app, (res.logs.get(app) ?? []).filter((l) => l.trim()).length]));
+  const appWarnings = Object.fromEntries(APPS.map((app) => [app, system!.instance(app).lines.filter((l) => l.trim()).length]));
 
   const strip = <T extends { rows: unknown }>(r: T): Omit<T, 'rows'> => {
     const { rows: _rows, ...rest } = r;
@@ -608,15 +550,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) process.exit(130);
     interrupted = true;
     log(`\n${signal}: stopping the apps, the broker and the databases…`);
-    void cleanup().finally(() => process.exit(130));
+    // While setting up, startSystem releases what it started once the step in hand ends; then cleanup.
+    interrupt.abort();
+    void setup.then(cleanup).finally(() => process.exit(130));
   });
 }
 
-main()
+void main()
   .then(
     () => 0,
     (error) => {
-      console.error(`saga bench failed: ${(error as Error).stack ?? error}`);
+      if (!interrupted) console.error(`saga bench failed: ${(error as Error).stack ?? error}`);
       return 1;
     },
   )

@@ -6,7 +6,7 @@
  * them cleanly on Ctrl-C. The broker keeps running (`npm run infra:down`).
  */
 import { Apps, AppName } from '@lib/events';
-import { buildApp, infraUp, loadDotEnv, RunningApp, startApp, stopApp, waitUntilReady } from '@lib/infra';
+import { AppProcess, buildApp, infraUp, loadDotEnv } from '@lib/infra';
 
 const COLORS: Record<AppName, string> = { order: '\x1b[36m', payment: '\x1b[35m', notification: '\x1b[33m' };
 const RESET = '\x1b[0m';
@@ -20,8 +20,8 @@ async function main(): Promise<void> {
   say('[build] nest build order, payment, notification …');
   for (const app of Apps) await buildApp(app);
 
-  const running: RunningApp[] = Apps.map((app) =>
-    startApp(app, { onLine: (line) => say(`${COLORS[app]}${app.padEnd(12)}${RESET} ${line}`) }),
+  const running = Apps.map((app) =>
+    new AppProcess({ app, keepLines: false, onLine: (line) => say(`${COLORS[app]}${app.padEnd(12)}${RESET} ${line}`) }).spawn(),
   );
 
   let stopping = false;
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say(`\n[start] ${signal}: stopping the apps …`);
-    const codes = await Promise.all(running.map((r) => stopApp(r, 10_000)));
+    const codes = await Promise.all(running.map((r) => r.stop(10_000)));
     // Nest re-raises the signal after its graceful shutdown, so SIGTERM is a clean exit.
     const how = (code: number | string) => (code === 'SIGTERM' || code === 0 ? 'stopped' : `exited ${code}`);
     say(`[start] ${running.map((r, i) => `${r.app} ${how(codes[i])}`).join(', ')}; Kafka keeps running — npm run infra:down stops it`);
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     });
   }
 
-  await Promise.all(running.map((r) => waitUntilReady(r, 90_000)));
+  await Promise.all(running.map((r) => r.waitUntilReady(90_000)));
   say('');
   say(`[start] all three apps are ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
   for (const r of running) say(`         ${r.app.padEnd(13)} ${r.url}   (health: ${r.url}/health/ready)`);

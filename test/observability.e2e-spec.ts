@@ -1,18 +1,8 @@
-import { startBroker, stopBroker } from '@lib/infra';
 import { OutboxRelay } from '@lib/outbox';
-import { eventually } from '@lib/testing';
+import { eventually, InProcessApp, privateBroker, startSystem, System } from '@lib/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { notificationService } from '../apps/notification/src/notification.definition';
-import { NotificationModule } from '../apps/notification/src/notification.module';
-import { orderService } from '../apps/order/src/order.definition';
-import { OrderModule } from '../apps/order/src/order.module';
-import { paymentService } from '../apps/payment/src/payment.definition';
-import { PaymentModule } from '../apps/payment/src/payment.module';
-import { AppsUnderTest, startAppsUnderTest } from './support/apps-under-test';
-
-const BROKER = 'e2e-observability';
-const PORT = 29592;
+import { ALL_APPS } from './support/all-apps';
 
 /** Metric names a PromQL expression reads (functions, labels and keywords left out). */
 function metricNames(expr: string): string[] {
@@ -28,7 +18,7 @@ function metricNames(expr: string): string[] {
  * run in this process on a broker of their own, which the last test stops.
  */
 describe('observability of the three apps', () => {
-  let system: AppsUnderTest;
+  let system: System<InProcessApp>;
   const http = (app: 'order' | 'payment' | 'notification') => system.http(app);
   const metricsOf = async (app: 'order' | 'payment' | 'notification') => (await http(app).get('/metrics').expect(200)).text;
   const sampleValues = (text: string, name: string, filter = '') =>
@@ -38,20 +28,16 @@ describe('observability of the three apps', () => {
       .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
 
   beforeAll(async () => {
-    system = await startAppsUnderTest(
-      { broker: BROKER, port: PORT },
-      {
-        order: { module: OrderModule, definition: orderService },
-        payment: { module: PaymentModule, definition: paymentService },
-        notification: { module: NotificationModule, definition: notificationService },
-      },
-      { OUTBOX_MAX_PENDING_AGE_SECONDS: '3', LOG_LEVEL: 'error' },
-    );
+    system = await startSystem({
+      name: 'e2e-observability',
+      kafka: privateBroker({ port: 29592 }),
+      inProcess: ALL_APPS,
+      env: { OUTBOX_MAX_PENDING_AGE_SECONDS: '3', LOG_LEVEL: 'error' },
+    });
   }, 180_000);
 
   afterAll(async () => {
-    await system?.stop();
-    await stopBroker(BROKER); // in case the last test left it stopped half-way
+    await system?.stop(); // stops the broker too, also when the last test left it stopped half-way
   }, 90_000);
 
   it('reports every app ready once database, Kafka, consumer and outbox are fine; liveness checks nothing else', async () => {
@@ -119,7 +105,7 @@ describe('observability of the three apps', () => {
   });
 
   it('answers 503 naming the outbox while the relay is stalled past the threshold, and 200 once it catches up', async () => {
-    const relay = system.app('order').get(OutboxRelay);
+    const relay = system.instance('order').nest.get(OutboxRelay);
     await relay.stop();
     await http('order').post('/orders').send({ customerId: 'stall', currency: 'EUR', items: [{ sku: 'S', quantity: 1, unitPrice: 1 }] }).expect(201);
     const stalled = await eventually(() => http('order').get('/health/ready'), { accept: (r) => r.status === 503, what: 'order not ready', timeoutMs: 15_000 });
@@ -131,7 +117,8 @@ describe('observability of the three apps', () => {
   });
 
   it('answers 503 naming Kafka within its check timeout when the broker is down, and recovers when it is back', async () => {
-    await stopBroker(BROKER);
+    const [broker] = system.kafka.nodes;
+    await broker.stop();
     for (const app of ['order', 'payment', 'notification'] as const) {
       const response = await eventually(() => http(app).get('/health/ready'), {
         accept: (r) => r.status === 503 && r.body.error?.kafka !== undefined,
@@ -143,7 +130,7 @@ describe('observability of the three apps', () => {
       await http(app).get('/health/ready').expect(503);
       expect(Date.now() - started).toBeLessThan(10_000);
     }
-    await startBroker({ name: BROKER, port: PORT, controllerPort: PORT + 1 });
+    await broker.restart();
     for (const app of ['order', 'payment', 'notification'] as const) {
       await eventually(async () => (await http(app).get('/health/ready')).status, { accept: (s) => s === 200, what: `${app} ready after the broker returned`, timeoutMs: 90_000 });
     }

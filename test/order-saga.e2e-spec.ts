@@ -1,116 +1,55 @@
-import { AppName, deadLetterTopic, EventHeaders, Topics } from '@lib/events';
+import { AppName, deadLetterTopic, EventEnvelope, EventHeaders, Topics } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
-import { createTestDatabase, eventually, startPrivateKafka, TopicRecorder } from '@lib/testing';
-import { spawn } from 'node:child_process';
+import { AppProcess, eventually, givenBrokersFrom, paymentCompleted, privateBroker, sendWithConsoleProducer, startSystem, System, TopicRecorder } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Client } from 'pg';
-import { RunningApp, startApp, stopApp, waitUntilReady } from '@lib/infra';
-import { buildSnapshot } from './support/app-snapshot';
 
 jest.setTimeout(120_000);
 
-const ROOT = join(__dirname, '..');
-const BROKER_PORT = 29392;
-/**
- * Runs the suite against a given Kafka instead of its private broker, e.g. the
- * three-node cluster of `npm run infra:up -- --brokers 3`:
- * `SAGA_E2E_KAFKA_BROKERS=localhost:9092,localhost:9094,localhost:9096 npx jest test/order-saga.e2e-spec.ts`.
- * Its contract topics must exist (infra:up creates them) and carry no other
- * saga's events (a fresh cluster); the suite leaves it running.
- */
-const GIVEN_KAFKA = process.env.SAGA_E2E_KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
-const PORTS = { order: 3101, payment: 3102, notification: 3103, paymentB: 3112 };
 const LIMIT = 100_000; // PAYMENT_MAX_AMOUNT's default: 1000.00
-const LOG_DIR = join(ROOT, '.local', 'logs', 'order-saga-e2e');
 
 type OrderView = { id: string; status: string; totalAmount: number; correlationId: string; reason?: string };
 
 /**
  * The whole system as a user runs it: the three apps built with `nest build`
  * and started as processes of their own (`node main.js`, what `nest start`
- * runs; the bundles are copied aside so that a concurrent build elsewhere
- * cannot pull them away mid-run), on a
- * private Kafka broker and three throw-away databases, driven only through
- * HTTP and Kafka — no app code is imported here.
+ * runs), on a private Kafka broker and three throw-away databases
+ * (`startSystem`), driven only through HTTP and Kafka — no app code is
+ * imported here.
  */
 describe('order saga across the three apps', () => {
-  let kafka: { brokers: string[]; stop: () => Promise<void> };
-  const dbs = {} as Record<AppName, { url: string; drop: () => Promise<void> }>;
-  const sql = {} as Record<AppName, Client>;
+  let system: System<AppProcess>;
   let recorder: TopicRecorder;
-  const running = new Map<string, RunningApp>();
-  const bundles = {} as Record<AppName, string>;
-  const logs = new Map<string, string[]>();
-
-  const baseEnv = (): Record<string, string> => ({
-    KAFKA_BROKERS: kafka.brokers.join(','),
-    ORDER_DATABASE_URL: dbs.order.url,
-    PAYMENT_DATABASE_URL: dbs.payment.url,
-    NOTIFICATION_DATABASE_URL: dbs.notification.url,
-    ORDER_PORT: String(PORTS.order),
-    PAYMENT_PORT: String(PORTS.payment),
-    NOTIFICATION_PORT: String(PORTS.notification),
-    LOG_FORMAT: 'json',
-    LOG_LEVEL: 'log',
-    CONSUMER_MAX_ATTEMPTS: '3',
-    CONSUMER_RETRY_BACKOFF_MS: '100',
-    CONSUMER_MAX_RETRY_BACKOFF_MS: '1000',
-    OUTBOX_POLL_INTERVAL_MS: '200',
-  });
-
-  /** Starts one app process under `name`, its output lines kept in `logs`, and waits until it is ready. */
-  const launch = async (name: string, app: AppName, env: Record<string, string> = {}) => {
-    const lines: string[] = [];
-    logs.set(name, lines);
-    const proc = startApp(app, { bundle: bundles[app], env: { ...baseEnv(), ...env }, onLine: (line) => lines.push(line) });
-    running.set(name, proc);
-    await waitUntilReady(proc, 90_000);
-    return proc;
-  };
+  const sql = (app: AppName) => system.sql(app);
 
   beforeAll(async () => {
-    // Each resource is kept as soon as it exists, so that afterAll releases it even when another one failed.
-    const setup = await Promise.allSettled([
-      (GIVEN_KAFKA?.length ? Promise.resolve({ brokers: GIVEN_KAFKA, stop: async () => undefined }) : startPrivateKafka('e2e-saga', BROKER_PORT)).then(
-        (broker) => (kafka = broker),
-      ),
-      createTestDatabase('saga_orders').then((db) => (dbs.order = db)),
-      createTestDatabase('saga_payments').then((db) => (dbs.payment = db)),
-      createTestDatabase('saga_notifications').then((db) => (dbs.notification = db)),
-      // Built one after the other: parallel webpack runs on a small machine only fight for the CPU.
-      (async () => {
-        for (const app of ['order', 'payment', 'notification'] as const) bundles[app] = await buildSnapshot(app, 'order-saga');
-      })(),
-    ]);
-    const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    for (const app of ['order', 'payment', 'notification'] as const) {
-      sql[app] = new Client({ connectionString: dbs[app].url });
-      await sql[app].connect();
-    }
-    recorder = await TopicRecorder.start(
-      [Topics.OrderCreated, Topics.OrderConfirmed, Topics.OrderCancelled, Topics.PaymentCompleted, Topics.PaymentFailed, deadLetterTopic('order')],
-      kafka.brokers,
-    );
-    await Promise.all([launch('order', 'order'), launch('payment', 'payment'), launch('notification', 'notification')]);
+    system = await startSystem({
+      name: 'e2e-saga',
+      // SAGA_E2E_KAFKA_BROKERS runs the suite against a given Kafka instead, e.g. the three-node cluster of
+      // `npm run infra:up -- --brokers 3` (docs/infrastructure.md): a fresh one, since the suite reads the
+      // contract topics with the apps' own groups; it is left running.
+      kafka: givenBrokersFrom('SAGA_E2E_KAFKA_BROKERS', privateBroker({ port: 29392 })),
+      processes: { order: 1, payment: 1, notification: 1 },
+      ports: 3101,
+      env: {
+        LOG_FORMAT: 'json',
+        LOG_LEVEL: 'log',
+        CONSUMER_MAX_ATTEMPTS: '3',
+        CONSUMER_RETRY_BACKOFF_MS: '100',
+        CONSUMER_MAX_RETRY_BACKOFF_MS: '1000',
+        OUTBOX_POLL_INTERVAL_MS: '200',
+      },
+    });
+    recorder = await system.record([Topics.OrderCreated, Topics.OrderConfirmed, Topics.OrderCancelled, Topics.PaymentCompleted, Topics.PaymentFailed, deadLetterTopic('order')]);
   }, 300_000);
 
   afterAll(async () => {
-    await Promise.all([...running.values()].map((proc) => stopApp(proc, 10_000)));
-    mkdirSync(LOG_DIR, { recursive: true });
-    for (const [name, lines] of logs) writeFileSync(join(LOG_DIR, `${name}.log`), lines.join('\n') + '\n');
-    await recorder?.stop();
-    await Promise.all(Object.values(sql).map((c) => c.end().catch(() => undefined)));
-    await kafka?.stop();
-    await Promise.all(Object.values(dbs).map((db) => db.drop()));
+    await system?.stop();
   }, 120_000);
 
   // ---- driving the system over HTTP -------------------------------------------------------------
 
-  const api = async <T = unknown>(port: number, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
-    const response = await fetch(`http://localhost:${port}${path}`, {
+  const api = async <T = unknown>(url: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
+    const response = await fetch(`${url}${path}`, {
       ...init,
       headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
       signal: AbortSignal.timeout(10_000),
@@ -122,7 +61,7 @@ describe('order saga across the three apps', () => {
   /** Places an order of one line worth `total` minor units; above LIMIT means it will be declined. */
   const placeOrder = async (total: number, headers: Record<string, string> = {}): Promise<OrderView> => {
     const body = { customerId: `saga-${randomUUID().slice(0, 8)}`, currency: 'EUR', items: [{ sku: 'SKU-SAGA', quantity: 1, unitPrice: total }] };
-    const { status, body: order } = await api<OrderView>(PORTS.order, '/orders', { method: 'POST', body: JSON.stringify(body), headers });
+    const { status, body: order } = await api<OrderView>(system.instance('order').url, '/orders', { method: 'POST', body: JSON.stringify(body), headers });
     expect(status).toBe(201);
     return order;
   };
@@ -145,15 +84,15 @@ describe('order saga across the three apps', () => {
   /** Waits until every order has left PENDING (read from the order database, in one query). */
   const waitUntilSettled = async (orders: OrderView[], timeoutMs = 60_000) =>
     eventually(
-      async () => Number((await sql.order.query(`SELECT count(*) FROM orders WHERE id = ANY($1) AND status = 'PENDING'`, [orders.map((o) => o.id)])).rows[0].count),
+      async () => Number((await sql('order').query(`SELECT count(*) FROM orders WHERE id = ANY($1) AND status = 'PENDING'`, [orders.map((o) => o.id)])).rows[0].count),
       { accept: (pending) => pending === 0, timeoutMs, intervalMs: 250, what: `${orders.length} orders settled` },
     );
 
   /** Per order: how many payments, and how many notifications of its final event and of order.created. */
   const tally = async (orders: OrderView[]) => {
     const ids = orders.map((o) => o.id);
-    const payments = await sql.payment.query(`SELECT order_id, status, reason FROM payments WHERE order_id = ANY($1)`, [ids]);
-    const notifications = await sql.notification.query(`SELECT order_id, event_type, channel FROM notifications WHERE order_id = ANY($1)`, [ids]);
+    const payments = await sql('payment').query(`SELECT order_id, status, reason FROM payments WHERE order_id = ANY($1)`, [ids]);
+    const notifications = await sql('notification').query(`SELECT order_id, event_type, channel FROM notifications WHERE order_id = ANY($1)`, [ids]);
     return { payments: payments.rows, notifications: notifications.rows as { order_id: string; event_type: string; channel: string }[] };
   };
 
@@ -180,7 +119,7 @@ describe('order saga across the three apps', () => {
       what: 'every final order event recorded',
     });
     const { payments, notifications } = await tally(orders);
-    const statuses = (await sql.order.query(`SELECT id, status FROM orders WHERE id = ANY($1)`, [orders.map((o) => o.id)])).rows as { id: string; status: string }[];
+    const statuses = (await sql('order').query(`SELECT id, status FROM orders WHERE id = ANY($1)`, [orders.map((o) => o.id)])).rows as { id: string; status: string }[];
     for (const order of orders) {
       const expected = expectedStatus(order);
       const declined = expected === 'CANCELLED';
@@ -199,36 +138,14 @@ describe('order saga across the three apps', () => {
     }
   };
 
-  /** Types one line per value into Kafka's own console producer, as a person at a terminal would: no key, no headers. */
-  const consoleProduce = (topic: string, values: object[]) =>
-    new Promise<void>((resolve, reject) => {
-      const producer = spawn(join(ROOT, 'bin', 'kafka-console-producer.sh'), ['--bootstrap-server', kafka.brokers.join(','), '--topic', topic], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let output = '';
-      producer.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      producer.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      producer.on('error', reject);
-      producer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kafka-console-producer exited ${code}: ${output}`))));
-      producer.stdin.end(values.map((v) => JSON.stringify(v)).join('\n') + '\n');
-    });
+  /** Types each event as one line into Kafka's own console producer, as a person at a terminal would: no key, no headers. */
+  const typeByHand = (topic: string, ...events: EventEnvelope[]) => sendWithConsoleProducer(topic, events.map((e) => JSON.stringify(e)), system.brokers);
 
-  const paymentCompletedTypedByHand = (orderId: string, amount: number, correlationId: string) => ({
-    id: randomUUID(),
-    type: 'payment.completed',
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    source: 'payment',
-    correlationId,
-    causationId: null,
-    data: { orderId, paymentId: randomUUID(), amount, currency: 'EUR' },
-  });
-
-  const statusOf = async (orderId: string) => (await api<OrderView>(PORTS.order, `/orders/${orderId}`)).body.status;
+  const statusOf = async (orderId: string) => (await api<OrderView>(system.instance('order').url, `/orders/${orderId}`)).body.status;
 
   /** The `message` of each JSON log line of an app that mentions `text`. */
-  const logMessagesAbout = (name: string, text: string) =>
-    (logs.get(name) ?? [])
+  const logMessagesAbout = (app: AppName, text: string) =>
+    system.instance(app).lines
       .filter((line) => line.includes(text))
       .map((line) => {
         try {
@@ -253,9 +170,9 @@ describe('order saga across the three apps', () => {
     // The read APIs of the three apps tell the same story.
     for (const order of orders) {
       const [own, payments, notifications] = await Promise.all([
-        api<OrderView>(PORTS.order, `/orders/${order.id}`),
-        api<{ items: { status: string; reason: string | null; amount: number }[] }>(PORTS.payment, `/payments?orderId=${order.id}`),
-        api<{ items: { eventType: string; correlationId: string }[] }>(PORTS.notification, `/notifications?orderId=${order.id}`),
+        api<OrderView>(system.instance('order').url, `/orders/${order.id}`),
+        api<{ items: { status: string; reason: string | null; amount: number }[] }>(system.instance('payment').url, `/payments?orderId=${order.id}`),
+        api<{ items: { eventType: string; correlationId: string }[] }>(system.instance('notification').url, `/notifications?orderId=${order.id}`),
       ]);
       const authorized = own.body.status === 'CONFIRMED';
       expect(own.body.status).toBe(expectedStatus(order));
@@ -286,7 +203,7 @@ describe('order saga across the three apps', () => {
     }
 
     // Each app logs about the order, and every such line names the correlation id.
-    for (const name of ['order', 'payment', 'notification']) {
+    for (const name of ['order', 'payment', 'notification'] as const) {
       for (const order of [paid, declined]) {
         const about = await eventually(() => logMessagesAbout(name, order.id), { accept: (lines) => lines.length > 0, timeoutMs: 5000, what: `${name} logged about ${order.id}` });
         for (const message of about) expect({ app: name, message }).toEqual({ app: name, message: expect.stringContaining(correlationId) });
@@ -297,50 +214,48 @@ describe('order saga across the three apps', () => {
   it('confirms a PENDING order on a payment.completed typed into kafka-console-producer, and dead-letters one for an unknown order after its retries while the consumer keeps going (Done-when 4)', async () => {
     // Payment stopped: new orders stay PENDING until someone pays them by hand.
     // Nest closes the app on SIGTERM, then re-raises the signal: a clean stop ends "by SIGTERM", not by the SIGKILL fallback.
-    expect([0, 'SIGTERM']).toContain(await stopApp(running.get('payment')!));
-    running.delete('payment');
+    expect([0, 'SIGTERM']).toContain(await system.instance('payment').stop());
     const pending = await placeOrder(3100);
     const later = await placeOrder(3200);
     await recorder.waitFor(1, (m) => m.topic === Topics.OrderCreated && m.key?.toString() === later.id);
     expect(await statusOf(pending.id)).toBe('PENDING');
 
-    await consoleProduce(Topics.PaymentCompleted, [paymentCompletedTypedByHand(pending.id, pending.totalAmount, pending.correlationId)]);
+    await typeByHand(Topics.PaymentCompleted, paymentCompleted({ orderId: pending.id, amount: pending.totalAmount }, { correlationId: pending.correlationId }));
     await eventually(() => statusOf(pending.id), { accept: (s) => s === 'CONFIRMED', what: 'hand-paid order confirmed' });
     const [confirmed] = await recorder.waitFor(1, (m) => m.topic === Topics.OrderConfirmed && m.key?.toString() === pending.id);
     expect(JSON.parse(confirmed.value!.toString())).toMatchObject({ correlationId: pending.correlationId, data: { orderId: pending.id } });
 
     // A payment for an order nobody knows, then a good one right behind it.
     const ghost = randomUUID();
-    await consoleProduce(Topics.PaymentCompleted, [paymentCompletedTypedByHand(ghost, 100, 'ghost-by-hand'), paymentCompletedTypedByHand(later.id, later.totalAmount, later.correlationId)]);
+    await typeByHand(
+      Topics.PaymentCompleted,
+      paymentCompleted({ orderId: ghost, amount: 100 }, { correlationId: 'ghost-by-hand' }),
+      paymentCompleted({ orderId: later.id, amount: later.totalAmount }, { correlationId: later.correlationId }),
+    );
     const [letter] = await recorder.waitFor(1, (m) => m.topic === deadLetterTopic('order') && m.value?.toString().includes(ghost) === true);
     expect(letter.headers).toMatchObject({ 'dlq-original-topic': Topics.PaymentCompleted, 'dlq-error-kind': 'handler_error', 'dlq-attempts': '3', 'dlq-consumer-group': 'order' });
     expect(letter.headers['dlq-error-message']).toContain(ghost);
     await eventually(() => statusOf(later.id), { accept: (s) => s === 'CONFIRMED', what: 'next hand-paid order confirmed' });
-    const ready = await api<{ status: string }>(PORTS.order, '/health/ready');
+    const ready = await api<{ status: string }>(system.instance('order').url, '/health/ready');
     expect(ready.status).toBe(200);
   });
 
   it('handles every order once with two payment instances in one group, one of them killed with SIGKILL mid-run (Done-when 6)', async () => {
     // Slow the simulated gateway a little so that the kill lands while payments are being made.
     const slow = { PAYMENT_GATEWAY_LATENCY_MS: '100' };
-    const [a, b] = await Promise.all([
-      launch('payment-a', 'payment', { ...slow, PAYMENT_PORT: String(PORTS.payment) }),
-      launch('payment-b', 'payment', { ...slow, PAYMENT_PORT: String(PORTS.paymentB) }),
-    ]);
+    const [a, b] = await Promise.all([system.addInstance('payment', { env: slow }), system.addInstance('payment', { env: slow })]);
     expect(a.port).not.toBe(b.port);
 
-    const paymentsBefore = Number((await sql.payment.query('SELECT count(*) FROM payments')).rows[0].count);
+    const paymentsBefore = Number((await sql('payment').query('SELECT count(*) FROM payments')).rows[0].count);
     const placing = placeOrders(100, 5);
     // Kill B once it is visibly making payments of this run.
-    await eventually(() => logs.get('payment-b')!.filter((line) => line.includes('AUTHORIZED') || line.includes('DECLINED')).length, {
+    await eventually(() => b.lines.filter((line) => line.includes('AUTHORIZED') || line.includes('DECLINED')).length, {
       accept: (n) => n >= 5,
       timeoutMs: 60_000,
       what: 'instance B making payments',
     });
-    b.process.kill('SIGKILL');
-    expect(await b.exited).toBe('SIGKILL');
-    running.delete('payment-b');
-    const paidAtKill = Number((await sql.payment.query('SELECT count(*) FROM payments')).rows[0].count) - paymentsBefore;
+    expect(await b.kill('SIGKILL')).toBe('SIGKILL');
+    const paidAtKill = Number((await sql('payment').query('SELECT count(*) FROM payments')).rows[0].count) - paymentsBefore;
     expect(paidAtKill).toBeLessThan(100); // the kill was mid-run
 
     const orders = await placing;
@@ -351,8 +266,8 @@ describe('order saga across the three apps', () => {
     process.stdout.write(`after SIGKILL (${paidAtKill} of 100 paid then), the rest settled in ${Date.now() - started} ms\n`);
 
     await expectSagaCompleted(orders);
-    const duplicates = await sql.payment.query('SELECT order_id FROM payments GROUP BY order_id HAVING count(*) > 1');
+    const duplicates = await sql('payment').query('SELECT order_id FROM payments GROUP BY order_id HAVING count(*) > 1');
     expect(duplicates.rows).toEqual([]);
-    expect((await api(PORTS.payment, '/health/ready')).status).toBe(200);
+    expect((await api(a.url, '/health/ready')).status).toBe(200);
   });
 });

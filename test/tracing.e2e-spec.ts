@@ -1,19 +1,11 @@
 import 'reflect-metadata';
-import { eventually } from '@lib/testing';
+import { eventually, InProcessApp, privateBroker, startSystem, System } from '@lib/testing';
 import { initTracing, shutdownTracing } from '@lib/tracing';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { randomUUID } from 'node:crypto';
-import { notificationService } from '../apps/notification/src/notification.definition';
-import { NotificationModule } from '../apps/notification/src/notification.module';
-import { orderService } from '../apps/order/src/order.definition';
-import { OrderModule } from '../apps/order/src/order.module';
-import { paymentService } from '../apps/payment/src/payment.definition';
-import { PaymentModule } from '../apps/payment/src/payment.module';
-import { AppsUnderTest, startAppsUnderTest } from './support/apps-under-test';
+import { ALL_APPS } from './support/all-apps';
 
-const BROKER = 'e2e-tracing';
-const PORT = 29692;
 type App = 'order' | 'payment' | 'notification';
 
 /** The spans of one order's journey to a confirmed order, as `<app>: <span name>`. */
@@ -35,21 +27,18 @@ const JOURNEY = [
  */
 describe('tracing across the three apps', () => {
   const exporter = new InMemorySpanExporter();
-  let system: AppsUnderTest;
+  let system: System<InProcessApp>;
   const http = (app: App) => system.http(app);
 
   beforeAll(async () => {
     // Before the apps boot: with a provider already registered, their own initTracing (no endpoint here) keeps it.
     initTracing({ serviceName: 'tracing-e2e', exporter });
-    system = await startAppsUnderTest(
-      { broker: BROKER, port: PORT },
-      {
-        order: { module: OrderModule, definition: orderService },
-        payment: { module: PaymentModule, definition: paymentService },
-        notification: { module: NotificationModule, definition: notificationService },
-      },
-      { OUTBOX_POLL_INTERVAL_MS: '200', OTEL_EXPORTER_OTLP_ENDPOINT: '', LOG_LEVEL: 'error' },
-    );
+    system = await startSystem({
+      name: 'e2e-tracing',
+      kafka: privateBroker({ port: 29692 }),
+      inProcess: ALL_APPS,
+      env: { OUTBOX_POLL_INTERVAL_MS: '200', OTEL_EXPORTER_OTLP_ENDPOINT: '', LOG_LEVEL: 'error' },
+    });
   }, 180_000);
 
   afterAll(async () => {

@@ -1,15 +1,25 @@
-import { createEvent, deadLetterTopic, EventEnvelope, EventTypes } from '@lib/events';
-import { DurableProducer } from '@lib/kafka';
+import { deadLetterTopic, EventEnvelope, EventTypes } from '@lib/events';
 import { KafkaEventsTransport } from '@lib/messaging';
-import { eventually, TopicRecorder } from '@lib/testing';
+import {
+  EventProducer,
+  eventually,
+  HttpClient,
+  InProcessApp,
+  orderCancelled,
+  orderConfirmed,
+  orderCreated,
+  paymentFailed,
+  privateBroker,
+  startSystem,
+  System,
+  TopicRecorder,
+} from '@lib/testing';
 import { INestApplication } from '@nestjs/common';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import request from 'supertest';
+import { Pool } from 'pg';
 import { replayDeadLetters } from '../../../scripts/dlq/dlq-commands';
-import { AppsUnderTest, startAppsUnderTest } from '../../../test/support/apps-under-test';
 import { notificationService } from '../src/notification.definition';
 import { NotificationModule } from '../src/notification.module';
 
@@ -83,69 +93,65 @@ async function startWebhook(): Promise<Webhook> {
  * database, and a webhook receiver of the test's own.
  */
 describe('notification app', () => {
-  let system: AppsUnderTest;
+  let system: System<InProcessApp>;
   let app: INestApplication;
-  let http: ReturnType<typeof request>;
+  let http: HttpClient;
   let webhook: Webhook;
-  let producer: DurableProducer;
+  let producer: EventProducer;
   let recorder: TopicRecorder;
-  let sql: Client;
+  let sql: Pool;
 
   beforeAll(async () => {
     webhook = await startWebhook();
-    system = await startAppsUnderTest({ broker: 'e2e-notification', port: 29292 }, { notification: { module: NotificationModule, definition: notificationService } }, {
-      NOTIFICATION_WEBHOOK_URL: webhook.url,
-      // Longer than the slow receiver below takes: that test is about a slow webhook, not a failing one.
-      NOTIFICATION_WEBHOOK_TIMEOUT_MS: '15000',
-      NOTIFICATION_WEBHOOK_RETRIES: '2',
-      CONSUMER_MAX_ATTEMPTS: '3',
-      NOTIFICATION_DELIVERY_MAX_ATTEMPTS: '3',
-      NOTIFICATION_DELIVERY_RETRY_BACKOFF_MS: '50',
-      CONSUMER_RETRY_BACKOFF_MS: '50',
-      CONSUMER_MAX_RETRY_BACKOFF_MS: '200',
-      LOG_LEVEL: 'warn',
+    system = await startSystem({
+      name: 'e2e-notification',
+      kafka: privateBroker({ port: 29292 }),
+      inProcess: { notification: { module: NotificationModule, definition: notificationService } },
+      env: {
+        NOTIFICATION_WEBHOOK_URL: webhook.url,
+        // Longer than the slow receiver below takes: that test is about a slow webhook, not a failing one.
+        NOTIFICATION_WEBHOOK_TIMEOUT_MS: '15000',
+        NOTIFICATION_WEBHOOK_RETRIES: '2',
+        CONSUMER_MAX_ATTEMPTS: '3',
+        NOTIFICATION_DELIVERY_MAX_ATTEMPTS: '3',
+        NOTIFICATION_DELIVERY_RETRY_BACKOFF_MS: '50',
+        CONSUMER_RETRY_BACKOFF_MS: '50',
+        CONSUMER_MAX_RETRY_BACKOFF_MS: '200',
+        LOG_LEVEL: 'warn',
+      },
     });
-    producer = new DurableProducer({ brokers: system.brokers, clientId: 'notification-e2e' });
-    recorder = await TopicRecorder.start([deadLetterTopic('notification')], system.brokers);
-    app = system.app('notification');
+    // Events without headers, as the consumer must also take them.
+    producer = system.producer({ headers: false });
+    recorder = await system.record([deadLetterTopic('notification')]);
+    app = system.instance('notification').nest;
     http = system.http('notification');
-    sql = new Client({ connectionString: system.databaseUrl('notification') });
-    await sql.connect();
+    sql = system.sql('notification');
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([producer?.disconnect(), recorder?.stop(), sql?.end()]);
     await system?.stop();
     await webhook?.close();
   }, 60_000);
 
   /** The four customer-facing events of one order's life, as order and payment publish them. */
-  const journey = (orderId: string = randomUUID(), correlationId = `corr-${randomUUID()}`) => {
-    const created = createEvent(
-      EventTypes.OrderCreated,
-      { orderId, customerId: 'c-1', currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }], totalAmount: 2500 },
-      { source: 'order', correlationId },
-    );
-    const paymentId = randomUUID();
-    const failed = createEvent(EventTypes.PaymentFailed, { orderId, paymentId, amount: 2500, currency: 'EUR', reason: 'limit_exceeded' }, { source: 'payment', correlationId, causationId: created.id });
-    const cancelled = createEvent(EventTypes.OrderCancelled, { orderId, reason: 'limit_exceeded', totalAmount: 2500, currency: 'EUR' }, { source: 'order', correlationId, causationId: failed.id });
-    const confirmed = createEvent(EventTypes.OrderConfirmed, { orderId, paymentId, totalAmount: 2500, currency: 'EUR' }, { source: 'order', correlationId, causationId: created.id });
+  const journey = () => {
+    const created = orderCreated();
+    const failed = paymentFailed({ reason: 'limit_exceeded' }, { causedBy: created });
+    const cancelled = orderCancelled({ reason: 'limit_exceeded' }, { causedBy: failed });
+    const confirmed = orderConfirmed({ paymentId: failed.data.paymentId }, { causedBy: created });
     return { created, failed, cancelled, confirmed };
   };
-  const publish = (...events: EventEnvelope[]) =>
-    producer.send(events.map((event) => ({ topic: event.type, key: event.data.orderId, value: JSON.stringify(event) })));
   const rowsOf = async (orderId: string) =>
     (await sql.query('SELECT event_id, event_type, channel, correlation_id FROM notifications WHERE order_id = $1 ORDER BY event_type, channel', [orderId])).rows;
   const handled = async (eventId: string) => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [eventId])).rowCount === 1;
   const webhookCallsFor = (eventId: string) => webhook.calls.filter((c) => c.body.eventId === eventId);
   /** Publishes one event as the relays do; resolves with its partition. */
-  const publishOne = async (event: EventEnvelope) =>
-    (await producer.send([{ topic: event.type, key: event.data.orderId, value: JSON.stringify(event) }]))[0].partition;
+  const publishOne = async (event: EventEnvelope) => (await producer.publish(event))[0].partition;
   /** How many of an event's notifications have been delivered (answered by their channel). */
   const deliveredOf = async (eventId: string) =>
     Number((await sql.query(`SELECT count(*) AS n FROM notifications WHERE event_id = $1 AND delivered_at IS NOT NULL`, [eventId])).rows[0].n);
   /** Sessions of the app's database sitting inside a transaction (`idle in transaction`), seen from the test's own connection. */
-  const transactionsOpenIn = async (client: Client) =>
+  const transactionsOpenIn = async (client: Pool) =>
     Number(
       (
         await client.query(
@@ -167,7 +173,7 @@ describe('notification app', () => {
   ] as const)('stores one notification per channel for %s and POSTs it to the webhook once', async (type, subject) => {
     const events = journey();
     const event = Object.values(events).find((e) => e.type === type)!;
-    await publish(event);
+    await producer.publish(event);
 
     const rows = await eventually(() => rowsOf(event.data.orderId), { accept: (r) => r.length === 2, what: 'two notifications' });
     expect(rows).toEqual([
@@ -187,7 +193,7 @@ describe('notification app', () => {
   it('notifies once per channel when the same event arrives three times', async () => {
     const { created } = journey();
     const marker = journey().created; // published after the duplicates, on any partition
-    await publish(created, created, created, marker);
+    await producer.publish(created, created, created, marker);
 
     const transport = app.get(KafkaEventsTransport);
     const before = transport.stats().counts[EventTypes.OrderCreated]?.duplicate ?? 0;
@@ -204,7 +210,7 @@ describe('notification app', () => {
     // One topic per event type: only events of one type share a partition, so a journey's events are
     // handled in causal order only when they happen one after the other — as they do in the saga.
     for (const event of [created, failed, cancelled]) {
-      await publish(event);
+      await producer.publish(event);
       await eventually(() => handled(event.id), { what: `${event.type} handled` });
     }
     expect(await rowsOf(created.data.orderId)).toHaveLength(6);
@@ -227,7 +233,7 @@ describe('notification app', () => {
     const { confirmed } = journey();
     // 3 tries per delivery attempt (1 + NOTIFICATION_WEBHOOK_RETRIES): the first attempt fails, the second delivers.
     webhook.failNext(confirmed.id, 4);
-    await publish(confirmed);
+    await producer.publish(confirmed);
 
     await eventually(() => webhookCallsFor(confirmed.id).some((c) => c.status === 204), { what: 'webhook accepted' });
     await eventually(() => handled(confirmed.id), { what: 'event handled' });
@@ -239,7 +245,7 @@ describe('notification app', () => {
     const { cancelled } = journey();
     const next = journey().created;
     webhook.failNext(cancelled.id, 1000);
-    await publish(cancelled);
+    await producer.publish(cancelled);
 
     const [letter] = await recorder.waitFor(1, (m) => m.key?.toString() === cancelled.data.orderId);
     expect(letter.headers).toMatchObject({
@@ -260,7 +266,7 @@ describe('notification app', () => {
     expect((await rowsOf(cancelled.data.orderId)).map((r) => r.channel)).toEqual(['log']);
     expect(await handled(cancelled.id)).toBe(false);
 
-    await publish(next);
+    await producer.publish(next);
     await eventually(() => rowsOf(next.data.orderId), { accept: (r) => r.length === 2, what: 'next event notified' });
 
     webhook.failNext(cancelled.id, 0); // the receiver is fixed
@@ -276,7 +282,7 @@ describe('notification app', () => {
     try {
       // One event at a time: the only work the app has is this event's.
       for (const event of [journey().created, journey().confirmed]) {
-        await publish(event);
+        await producer.publish(event);
         await eventually(() => webhookCallsFor(event.id), { accept: (calls) => calls.some((c) => c.status === 204), what: `webhook call for ${event.id}` });
         expect(webhookCallsFor(event.id).map((c) => c.seen)).toEqual([0]);
       }

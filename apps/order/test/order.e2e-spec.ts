@@ -1,10 +1,7 @@
-import { createEvent, deadLetterTopic, EventHeaders, EventTypes, Topics } from '@lib/events';
-import { DurableProducer } from '@lib/kafka';
-import { eventually, TopicRecorder } from '@lib/testing';
+import { deadLetterTopic, EventHeaders, Topics } from '@lib/events';
+import { EventProducer, eventually, HttpClient, InProcessApp, paymentCompleted, paymentFailed, privateBroker, startSystem, System, TopicRecorder } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import request from 'supertest';
-import { AppsUnderTest, startAppsUnderTest } from '../../../test/support/apps-under-test';
+import { Pool } from 'pg';
 import { orderService } from '../src/order.definition';
 import { OrderModule } from '../src/order.module';
 
@@ -13,27 +10,27 @@ import { OrderModule } from '../src/order.module';
  * against a Kafka broker of its own and a throw-away database.
  */
 describe('order app', () => {
-  let system: AppsUnderTest;
-  let http: ReturnType<typeof request>;
+  let system: System<InProcessApp>;
+  let http: HttpClient;
   let recorder: TopicRecorder;
-  let producer: DurableProducer;
-  let sql: Client;
+  let producer: EventProducer;
+  let sql: Pool;
 
   beforeAll(async () => {
-    system = await startAppsUnderTest(
-      { broker: 'e2e-order', port: 29092 },
-      { order: { module: OrderModule, definition: orderService } },
-      { CONSUMER_MAX_ATTEMPTS: '3', CONSUMER_RETRY_BACKOFF_MS: '50', LOG_LEVEL: 'warn' },
-    );
-    recorder = await TopicRecorder.start([Topics.OrderCreated, Topics.OrderConfirmed, Topics.OrderCancelled, deadLetterTopic('order')], system.brokers);
-    producer = new DurableProducer({ brokers: system.brokers, clientId: 'order-e2e' });
+    system = await startSystem({
+      name: 'e2e-order',
+      kafka: privateBroker({ port: 29092 }),
+      inProcess: { order: { module: OrderModule, definition: orderService } },
+      env: { CONSUMER_MAX_ATTEMPTS: '3', CONSUMER_RETRY_BACKOFF_MS: '50', LOG_LEVEL: 'warn' },
+    });
+    recorder = await system.record([Topics.OrderCreated, Topics.OrderConfirmed, Topics.OrderCancelled, deadLetterTopic('order')]);
+    // Payment events without headers, as the consumer must also take them.
+    producer = system.producer({ headers: false });
     http = system.http('order');
-    sql = new Client({ connectionString: system.databaseUrl('order') });
-    await sql.connect();
+    sql = system.sql('order');
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([recorder?.stop(), producer?.disconnect(), sql?.end()]);
     await system?.stop();
   }, 60_000);
 
@@ -43,8 +40,6 @@ describe('order app', () => {
     const response = await http.post('/orders').set(headers).send(body).expect(201);
     return response.body as { id: string; correlationId: string; totalAmount: number };
   };
-  const publish = (event: ReturnType<typeof createEvent>) =>
-    producer.send([{ topic: event.type, key: (event.data as { orderId: string }).orderId, value: JSON.stringify(event) }]);
 
   it('is ready once database, Kafka, consumer group and outbox are up', async () => {
     const response = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'order ready' });
@@ -123,15 +118,10 @@ describe('order app', () => {
   it('confirms an order on payment.completed and cancels one on payment.failed, publishing the outcome with causality', async () => {
     const paid = await placeOrder();
     const declined = await placeOrder();
-    const cause = { source: 'payment' as const, correlationId: paid.correlationId };
-    const completed = createEvent(EventTypes.PaymentCompleted, { orderId: paid.id, paymentId: randomUUID(), amount: paid.totalAmount, currency: 'EUR' }, cause);
-    const failed = createEvent(
-      EventTypes.PaymentFailed,
-      { orderId: declined.id, paymentId: randomUUID(), amount: declined.totalAmount, currency: 'EUR', reason: 'limit_exceeded' },
-      { ...cause, correlationId: declined.correlationId },
-    );
-    await publish(completed);
-    await publish(failed);
+    const completed = paymentCompleted({ orderId: paid.id, amount: paid.totalAmount }, { correlationId: paid.correlationId });
+    const failed = paymentFailed({ orderId: declined.id, amount: declined.totalAmount, reason: 'limit_exceeded' }, { correlationId: declined.correlationId });
+    await producer.publish(completed);
+    await producer.publish(failed);
 
     await eventually(async () => (await http.get(`/orders/${paid.id}`)).body.status, { accept: (s) => s === 'CONFIRMED', what: 'order confirmed' });
     await eventually(async () => (await http.get(`/orders/${declined.id}`)).body.status, { accept: (s) => s === 'CANCELLED', what: 'order cancelled' });
@@ -144,10 +134,10 @@ describe('order app', () => {
 
   it('never moves a settled order back: a later payment.failed leaves a CONFIRMED order as it is', async () => {
     const order = await placeOrder();
-    const meta = { source: 'payment' as const, correlationId: order.correlationId };
-    await publish(createEvent(EventTypes.PaymentCompleted, { orderId: order.id, paymentId: randomUUID(), amount: order.totalAmount, currency: 'EUR' }, meta));
-    const late = createEvent(EventTypes.PaymentFailed, { orderId: order.id, paymentId: randomUUID(), amount: order.totalAmount, currency: 'EUR', reason: 'late' }, meta);
-    await publish(late);
+    const meta = { correlationId: order.correlationId };
+    await producer.publish(paymentCompleted({ orderId: order.id, amount: order.totalAmount }, meta));
+    const late = paymentFailed({ orderId: order.id, amount: order.totalAmount, reason: 'late' }, meta);
+    await producer.publish(late);
     await eventually(async () => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [late.id])).rowCount, { what: 'late event handled' });
     expect((await http.get(`/orders/${order.id}`)).body.status).toBe('CONFIRMED');
   });
@@ -173,14 +163,14 @@ describe('order app', () => {
 
   it('dead-letters a payment event for an unknown order after its retries, and keeps consuming', async () => {
     const ghost = randomUUID();
-    const event = createEvent(EventTypes.PaymentCompleted, { orderId: ghost, paymentId: randomUUID(), amount: 1, currency: 'EUR' }, { source: 'payment', correlationId: 'ghost' });
-    await publish(event);
+    const event = paymentCompleted({ orderId: ghost, amount: 1 }, { correlationId: 'ghost' });
+    await producer.publish(event);
     const [letter] = await recorder.waitFor(1, (m) => m.topic === 'order.dlq' && m.key?.toString() === ghost);
     expect(letter.headers).toMatchObject({ 'dlq-error-kind': 'handler_error', 'dlq-attempts': '3', 'dlq-original-topic': Topics.PaymentCompleted });
     expect(letter.headers['dlq-error-message']).toContain(ghost);
 
     const after = await placeOrder();
-    await publish(createEvent(EventTypes.PaymentCompleted, { orderId: after.id, paymentId: randomUUID(), amount: after.totalAmount, currency: 'EUR' }, { source: 'payment', correlationId: after.correlationId }));
+    await producer.publish(paymentCompleted({ orderId: after.id, amount: after.totalAmount }, { correlationId: after.correlationId }));
     await eventually(async () => (await http.get(`/orders/${after.id}`)).body.status, { accept: (s) => s === 'CONFIRMED', what: 'next order confirmed' });
   });
 });

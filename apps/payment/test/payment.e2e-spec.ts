@@ -1,12 +1,9 @@
-import { createEvent, deadLetterTopic, EventEnvelope, EventHeaders, EventTypes, Topics } from '@lib/events';
-import { DurableProducer } from '@lib/kafka';
+import { deadLetterTopic, EventHeaders, Topics } from '@lib/events';
 import { KafkaEventsTransport } from '@lib/messaging';
-import { eventually, TopicRecorder } from '@lib/testing';
+import { EventProducer, eventually, HttpClient, InProcessApp, orderCreated, privateBroker, startSystem, System, TopicRecorder } from '@lib/testing';
 import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import request from 'supertest';
-import { AppsUnderTest, startAppsUnderTest } from '../../../test/support/apps-under-test';
+import { Pool } from 'pg';
 import { paymentService } from '../src/payment.definition';
 import { PaymentModule } from '../src/payment.module';
 import { PAYMENT_GATEWAY } from '../src/payments/domain/payment';
@@ -21,52 +18,47 @@ jest.setTimeout(90_000);
  * `order.created` events published the way the order app's relay does.
  */
 describe('payment app', () => {
-  let system: AppsUnderTest;
+  let system: System<InProcessApp>;
   let app: INestApplication;
-  let http: ReturnType<typeof request>;
+  let http: HttpClient;
   let recorder: TopicRecorder;
-  let producer: DurableProducer;
-  let sql: Client;
+  let producer: EventProducer;
+  let sql: Pool;
   const LIMIT = 100_000;
 
   beforeAll(async () => {
-    system = await startAppsUnderTest({ broker: 'e2e-payment', port: 29192 }, { payment: { module: PaymentModule, definition: paymentService } }, {
-      PAYMENT_MAX_AMOUNT: String(LIMIT),
-      PAYMENT_SIMULATOR_CONTROL: 'true',
-      PAYMENT_GATEWAY_RETRIES: '1',
-      PAYMENT_BREAKER_RESET_MS: '1000',
-      CONSUMER_MAX_ATTEMPTS: '3',
-      CONSUMER_RETRY_BACKOFF_MS: '50',
-      CONSUMER_MAX_RETRY_BACKOFF_MS: '200',
-      OUTBOX_POLL_INTERVAL_MS: '100',
-      LOG_LEVEL: 'warn',
+    system = await startSystem({
+      name: 'e2e-payment',
+      kafka: privateBroker({ port: 29192 }),
+      inProcess: { payment: { module: PaymentModule, definition: paymentService } },
+      env: {
+        PAYMENT_MAX_AMOUNT: String(LIMIT),
+        PAYMENT_SIMULATOR_CONTROL: 'true',
+        PAYMENT_GATEWAY_RETRIES: '1',
+        PAYMENT_BREAKER_RESET_MS: '1000',
+        CONSUMER_MAX_ATTEMPTS: '3',
+        CONSUMER_RETRY_BACKOFF_MS: '50',
+        CONSUMER_MAX_RETRY_BACKOFF_MS: '200',
+        OUTBOX_POLL_INTERVAL_MS: '100',
+        LOG_LEVEL: 'warn',
+      },
     });
-    recorder = await TopicRecorder.start([Topics.PaymentCompleted, Topics.PaymentFailed, deadLetterTopic('payment')], system.brokers);
-    producer = new DurableProducer({ brokers: system.brokers, clientId: 'payment-e2e' });
-    app = system.app('payment');
+    recorder = await system.record([Topics.PaymentCompleted, Topics.PaymentFailed, deadLetterTopic('payment')]);
+    // Orders without headers, as the consumer must also take them.
+    producer = system.producer({ headers: false });
+    app = system.instance('payment').nest;
     http = system.http('payment');
-    sql = new Client({ connectionString: system.databaseUrl('payment') });
-    await sql.connect();
+    sql = system.sql('payment');
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([recorder?.stop(), producer?.disconnect(), sql?.end()]);
     await system?.stop();
   }, 60_000);
 
-  /** An `order.created` event as the order app publishes it; `unitPrice` is the whole total (one line). */
-  const orderCreated = (total: number, correlationId = `corr-${randomUUID()}`, orderId: string = randomUUID()) =>
-    createEvent(
-      EventTypes.OrderCreated,
-      { orderId, customerId: 'c-1', currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 1, unitPrice: total }], totalAmount: total },
-      { source: 'order', correlationId },
-    );
-  const publish = (...events: EventEnvelope[]) =>
-    producer.send(events.map((event) => ({ topic: event.type, key: event.data.orderId, value: JSON.stringify(event) })));
   const paymentsOf = async (orderId: string) => (await sql.query('SELECT * FROM payments WHERE order_id = $1', [orderId])).rows;
   const handled = async (eventId: string) => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [eventId])).rowCount === 1;
   /** Sessions of the app's database sitting inside a transaction (`idle in transaction`), seen from the test's own connection. */
-  const transactionsOpenIn = async (client: Client) =>
+  const transactionsOpenIn = async (client: Pool) =>
     Number(
       (
         await client.query(
@@ -84,8 +76,8 @@ describe('payment app', () => {
   });
 
   it('authorises an order within the limit and publishes payment.completed keyed by the order id, caused by the order.created', async () => {
-    const order = orderCreated(LIMIT); // exactly the limit: not above it
-    await publish(order);
+    const order = orderCreated({ totalAmount: LIMIT }); // exactly the limit: not above it
+    await producer.publish(order);
 
     const [message] = await recorder.waitFor(1, (m) => m.key?.toString() === order.data.orderId);
     const event = JSON.parse(message.value!.toString());
@@ -106,8 +98,8 @@ describe('payment app', () => {
   });
 
   it('declines an order above PAYMENT_MAX_AMOUNT with limit_exceeded and publishes payment.failed', async () => {
-    const order = orderCreated(LIMIT + 1);
-    await publish(order);
+    const order = orderCreated({ totalAmount: LIMIT + 1 });
+    await producer.publish(order);
 
     const [message] = await recorder.waitFor(1, (m) => m.key?.toString() === order.data.orderId);
     expect(message.topic).toBe(Topics.PaymentFailed);
@@ -121,9 +113,9 @@ describe('payment app', () => {
   });
 
   it('makes one payment when the same order.created is delivered five times', async () => {
-    const order = orderCreated(4200);
-    const next = orderCreated(4300);
-    await publish(order, order, order, order, order, next);
+    const order = orderCreated({ totalAmount: 4200 });
+    const next = orderCreated({ totalAmount: 4300 });
+    await producer.publish(order, order, order, order, order, next);
 
     // `next` is on the same key's partition only by chance; wait for the duplicates themselves.
     await recorder.waitFor(1, (m) => m.key?.toString() === next.data.orderId);
@@ -135,13 +127,13 @@ describe('payment app', () => {
   });
 
   it('makes one payment when a second order.created (another event id) arrives for an order that has one', async () => {
-    const first = orderCreated(1500);
-    await publish(first);
+    const first = orderCreated({ totalAmount: 1500 });
+    await producer.publish(first);
     await recorder.waitFor(1, (m) => m.key?.toString() === first.data.orderId);
 
-    const second = orderCreated(1500, first.correlationId, first.data.orderId);
+    const second = orderCreated({ totalAmount: 1500, orderId: first.data.orderId }, { correlationId: first.correlationId });
     expect(second.id).not.toBe(first.id);
-    await publish(second);
+    await producer.publish(second);
     await eventually(() => handled(second.id), { what: 'second order.created handled' });
 
     expect(await paymentsOf(first.data.orderId)).toHaveLength(1);
@@ -150,11 +142,11 @@ describe('payment app', () => {
   });
 
   it('dead-letters an order.created whose total disagrees with its lines at once, without a payment, and keeps consuming', async () => {
-    const order = orderCreated(2500);
+    const order = orderCreated({ totalAmount: 2500 });
     const tampered = { ...order, data: { ...order.data, totalAmount: 1 } }; // would charge the wrong amount
-    const next = orderCreated(2600);
+    const next = orderCreated({ totalAmount: 2600 });
     await producer.send([{ topic: Topics.OrderCreated, key: order.data.orderId, value: JSON.stringify(tampered) }]);
-    await publish(next);
+    await producer.publish(next);
 
     const [letter] = await recorder.waitFor(1, (m) => m.topic === deadLetterTopic('payment') && m.key?.toString() === order.data.orderId);
     expect(letter.headers).toMatchObject({ 'dlq-error-kind': 'invalid_data', 'dlq-attempts': '0', 'dlq-original-topic': Topics.OrderCreated });
@@ -164,8 +156,8 @@ describe('payment app', () => {
   });
 
   it('lists the payments of an order, and answers 400 to a malformed order id', async () => {
-    const order = orderCreated(LIMIT * 2);
-    await publish(order);
+    const order = orderCreated({ totalAmount: LIMIT * 2 });
+    await producer.publish(order);
     await recorder.waitFor(1, (m) => m.key?.toString() === order.data.orderId);
 
     const response = await http.get('/payments').query({ orderId: order.data.orderId }).expect(200);
@@ -192,8 +184,8 @@ describe('payment app', () => {
     try {
       // One order at a time: the only work the app has is this order's.
       for (const total of [1200, LIMIT + 1, 1300]) {
-        const order = orderCreated(total);
-        await publish(order);
+        const order = orderCreated({ totalAmount: total });
+        await producer.publish(order);
         await eventually(() => handled(order.id), { what: `order.created ${order.id} handled` });
       }
     } finally {
@@ -212,8 +204,8 @@ describe('payment app', () => {
 
     expect((await http.put('/simulator').send({ failureRate: 1 }).expect(200)).body).toMatchObject({ failureRate: 1 });
     // Enough orders to land on every partition, some of them above the limit.
-    const waiting = Array.from({ length: 9 }, (_, i) => orderCreated(i % 3 === 0 ? LIMIT + 500 : 2000 + i));
-    await publish(...waiting);
+    const waiting = Array.from({ length: 9 }, (_, i) => orderCreated({ totalAmount: i % 3 === 0 ? LIMIT + 500 : 2000 + i }));
+    await producer.publish(...waiting);
 
     await eventually(() => breaker.state(), { accept: (s) => s === 'open', what: 'breaker open' });
     const notReady = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 503, what: 'payment not ready' });

@@ -39,6 +39,8 @@ export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePo
 export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap, mainPort } from './config';
 export { InfraError } from './util';
 export type { Logger } from './util';
+export { REPO_ROOT } from './paths';
+export * from './poll';
 export * from './app-process';
 
 export interface InfraUpOptions {

@@ -1,13 +1,12 @@
 import { encodeEvent } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
 import { DeadLetterHeaders } from '@lib/messaging';
-import { createTestDatabase, eventually, TopicRecorder } from '@lib/testing';
+import { createTestDatabase, eventually, orderCreated, sendWithConsoleProducer, TopicRecorder } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { replayDeadLetters } from '../../../scripts/dlq/dlq-commands';
-import { sendWithConsoleProducer } from './support/console-producer';
-import { connection, createRunTopics, deadLettersOf, orderCreated, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
+import { connection, createRunTopics, deadLettersOf, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
 import { migrateTestDatabase, startTestConsumer, TestConsumer } from './support/test-consumer';
 
 /**
@@ -151,7 +150,7 @@ describe('KafkaEventsTransport on the real broker and database', () => {
 
   it('passes the consumed event’s correlation id, and its id as causation id, to the events a handler creates (ctx.causedBy())', async () => {
     const correlationId = `corr-${randomUUID()}`;
-    const event = orderCreated(randomUUID(), correlationId);
+    const event = orderCreated({}, { correlationId });
     await publisher.publish(orderCreatedTopic, event);
     const [effect] = await eventually(() => paymentDb.effectsOf(event.id), { accept: (rows) => rows.length === 1, what: 'effect' });
     expect(effect.follow_up).toMatchObject({ type: 'payment.completed', correlationId, causationId: event.id, data: { orderId: event.data.orderId } });
@@ -165,7 +164,7 @@ describe('KafkaEventsTransport on the real broker and database', () => {
     payment.behaviour.failing.add(poison.id);
     const poisonPartition = await publisher.publish(orderCreatedTopic, poison);
     // The next event of the same order must wait for the poison (per-key order).
-    const sameKey = orderCreated(poison.data.orderId);
+    const sameKey = orderCreated({ orderId: poison.data.orderId });
     await publisher.publish(orderCreatedTopic, sameKey);
     await eventually(() => payment.behaviour.calls.get(poison.id) ?? 0, { accept: (n) => n >= 1, what: 'first failed attempt' });
 
@@ -238,7 +237,7 @@ describe('KafkaEventsTransport on the real broker and database', () => {
       clearInterval(sampler);
     }
     // Time for a redelivery to show up, if the group had moved the partition.
-    const probe = orderCreated(slow.data.orderId);
+    const probe = orderCreated({ orderId: slow.data.orderId });
     payment.behaviour.delays.delete(slow.data.orderId);
     await publisher.publish(orderCreatedTopic, probe);
     await eventually(() => paymentDb.effectsOf(probe.id), { accept: (rows) => rows.length === 1, what: 'event after the slow one handled' });

@@ -1,18 +1,122 @@
 import { ALL_TOPICS } from '@lib/events';
-import { ensureTopics, startBroker, stopBroker, waitForKafka } from '@lib/infra';
+import { brokerPid, ensureTopics, kafkaBrokers, startBroker, stopBroker, waitForKafka } from '@lib/infra';
+import { eventually } from './eventually';
 
 /**
- * A Kafka broker of a suite's own (same jars and settings as the main one,
- * other ports, fresh data), with the contract topics. Suites that run the
- * apps' real consumer groups (`order`, `payment`, `notification`) use one, so
- * they neither see other suites' messages nor steal their partitions, and
- * fault tests can stop it without disturbing anyone.
+ * One broker process a test started, with the faults a test may inflict on
+ * it. The same shape as a node of libs/infra's local cluster, so a cluster
+ * plugs in where a single broker was.
  */
-export async function startPrivateKafka(name: string, port: number, partitions = 3): Promise<{ brokers: string[]; stop: () => Promise<void> }> {
-  await startBroker({ name, port, controllerPort: port + 1, fresh: true, partitions });
-  const brokers = [`localhost:${port}`];
-  const connection = { brokers, clientId: `${name}-setup` };
-  await waitForKafka(connection, { timeoutMs: 90_000 });
-  await ensureTopics(connection, ALL_TOPICS, { partitions, replicationFactor: 1 });
-  return { brokers, stop: async () => void (await stopBroker(name)) };
+export interface BrokerNode {
+  /** The local broker's name (`.local/kafka/<name>.*`). */
+  readonly name: string;
+  /** Its client port on 127.0.0.1. */
+  readonly port: number;
+  /** `127.0.0.1:<port>`. */
+  readonly bootstrap: string;
+  /** Its process id while it runs (also while paused). */
+  pid(): number | undefined;
+  isRunning(): boolean;
+  /** Controlled shutdown: SIGTERM, SIGKILL after `graceMs` (default 20 s). */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL: a crash, no controlled shutdown; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the JVM freezes, answering nothing. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** Starts a stopped or killed broker again with the same name, ports and data; resolves once clients can use it. */
+  restart(): Promise<void>;
+}
+
+/** The Kafka a test runs against. */
+export interface KafkaUnderTest {
+  /** Bootstrap addresses, for KAFKA_BROKERS and kafkajs. */
+  readonly brokers: string[];
+  /** The broker processes this test started (none when it was given brokers). */
+  readonly nodes: readonly BrokerNode[];
+  /** Stops what the test started; brokers it was given are left alone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Where a system's Kafka comes from: started for it (`privateBroker`) or given
+ * (`givenBrokers`). `start` receives the system's name, to name what it starts.
+ * A three-node cluster is one more source of this shape, so callers do not
+ * change when they switch.
+ */
+export interface KafkaSource {
+  start(name: string): Promise<KafkaUnderTest>;
+}
+
+function brokerNode(name: string, port: number, partitions: number): BrokerNode {
+  const signal = (signal: NodeJS.Signals) => {
+    const pid = brokerPid(name);
+    if (pid !== undefined) process.kill(pid, signal);
+  };
+  return {
+    name,
+    port,
+    bootstrap: `127.0.0.1:${port}`,
+    pid: () => brokerPid(name),
+    isRunning: () => brokerPid(name) !== undefined,
+    stop: async (graceMs) => {
+      signal('SIGCONT'); // a frozen JVM would not act on SIGTERM
+      await stopBroker(name, { log: () => undefined, graceMs });
+    },
+    kill: async () => {
+      signal('SIGKILL');
+      await eventually(() => brokerPid(name) === undefined, { timeoutMs: 10_000, what: `broker ${name} gone after SIGKILL` });
+    },
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+    restart: async () => void (await startBroker({ name, port, controllerPort: port + 1, partitions, log: () => undefined })),
+  };
+}
+
+/**
+ * A Kafka broker of a test's own (same jars and settings as the main one,
+ * client port `port`, controller port `port + 1`, fresh data), with the
+ * contract topics of `partitions` partitions each. Suites that run the apps'
+ * real consumer groups (`order`, `payment`, `notification`) use one, so they
+ * neither see other suites' messages nor steal their partitions, and fault
+ * tests can stop it without disturbing anyone.
+ */
+export async function startPrivateKafka(name: string, port: number, partitions = 3): Promise<KafkaUnderTest> {
+  const node = brokerNode(name, port, partitions);
+  try {
+    await startBroker({ name, port, controllerPort: port + 1, fresh: true, partitions, log: () => undefined });
+    const brokers = [`localhost:${port}`];
+    const connection = { brokers, clientId: `${name}-setup` };
+    await waitForKafka(connection, { timeoutMs: 90_000 });
+    await ensureTopics(connection, ALL_TOPICS, { partitions, replicationFactor: 1 });
+    return { brokers, nodes: [node], stop: () => node.stop() };
+  } catch (error) {
+    await node.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A private broker (see {@link startPrivateKafka}) on `port`, named after the system. */
+export function privateBroker(options: { port: number; partitions?: number }): KafkaSource {
+  return { start: (name) => startPrivateKafka(name, options.port, options.partitions) };
+}
+
+/** Brokers someone else runs (default: `KAFKA_BROKERS`, or the main local broker); never stopped by the test. */
+export function givenBrokers(brokers: string[] = kafkaBrokers()): KafkaSource {
+  return { start: async () => ({ brokers, nodes: [], stop: async () => undefined }) };
+}
+
+/**
+ * The brokers listed (comma-separated) in the environment variable `variable`
+ * when it is set — e.g. a three-node cluster someone started, to run a suite
+ * against it — else `otherwise`. Given brokers must already have the contract
+ * topics (`infra:up` creates them) and are left running.
+ */
+export function givenBrokersFrom(variable: string, otherwise: KafkaSource): KafkaSource {
+  const listed = (process.env[variable] ?? '')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  return listed.length > 0 ? givenBrokers(listed) : otherwise;
 }

@@ -1,3 +1,4 @@
+import { kafkaBrokers } from '@lib/infra';
 import { ConsumedMessage, ConsumerRunner } from '@lib/kafka';
 import { eventually, uniqueName } from './eventually';
 
@@ -17,7 +18,7 @@ export class TopicRecorder {
   }
 
   /** Starts recording and resolves once the group has joined, so nothing published afterwards is missed. */
-  static async start(topics: string[], brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',')): Promise<TopicRecorder> {
+  static async start(topics: string[], brokers: string[] = kafkaBrokers()): Promise<TopicRecorder> {
     const recorder = new TopicRecorder(topics, brokers);
     await recorder.runner.start(async (message) => {
       recorder.messages.push(message);

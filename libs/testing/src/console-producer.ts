@@ -1,7 +1,8 @@
+import { kafkaBrokers } from '@lib/infra';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 
-const PRODUCER = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'kafka-console-producer.sh');
+const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'bin', 'kafka-console-producer.sh');
 
 /**
  * Sends `lines` to `topic` with Kafka's own console producer, exactly as a
@@ -9,11 +10,11 @@ const PRODUCER = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'kafka-c
  * One JVM for all lines (starting it is the slow part); the order of lines
  * is kept because the producer sends them one after the other.
  */
-export async function sendWithConsoleProducer(topic: string, lines: readonly string[], brokers = process.env.KAFKA_BROKERS ?? 'localhost:9092'): Promise<void> {
+export async function sendWithConsoleProducer(topic: string, lines: readonly string[], brokers: string[] = kafkaBrokers()): Promise<void> {
   for (const line of lines) {
     if (line.includes('\n')) throw new Error('the console producer sends one message per line; put each message on one line');
   }
-  const child = spawn(PRODUCER, ['--bootstrap-server', brokers, '--topic', topic], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(PRODUCER, ['--bootstrap-server', brokers.join(','), '--topic', topic], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
