@@ -24,11 +24,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { infraUp } from '@lib/infra';
-import { createEvent, EventTypes, eventHeaders } from '@lib/events';
+import { infraUp, kafkaBrokers } from '@lib/infra';
+import { eventHeaders } from '@lib/events';
 import { DurableProducer, ensureTopics, OutgoingMessage } from '@lib/kafka';
 import { CreateOutbox1732250000000, OutboxObserver, OutboxPublisher, OutboxRelay } from '@lib/outbox';
-import { createTestDatabase, eventually, uniqueName } from '@lib/testing';
+import { createTestDatabase, eventually, orderCreated, uniqueName } from '@lib/testing';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 
@@ -41,7 +41,7 @@ const NOTIFY_SECONDS = 4;
 const NOTIFY_ROUNDS = 3;
 const WRITER_CONNECTIONS = 8;
 const PARTITIONS = 6;
-const BROKERS = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
+const BROKERS = kafkaBrokers();
 
 interface Row {
   eventId: string;
@@ -53,8 +53,7 @@ interface Row {
 /** An order.created event as the order app writes it (about 420 bytes of JSON). */
 function makeRow(i: number): Row {
   const orderId = orderIds[i % ORDERS];
-  const event = createEvent(
-    EventTypes.OrderCreated,
+  const event = orderCreated(
     {
       orderId,
       customerId: `cust-${i % 997}`,
@@ -65,7 +64,7 @@ function makeRow(i: number): Row {
       ],
       totalAmount: 3399,
     },
-    { source: 'order', correlationId: orderId },
+    { correlationId: orderId },
   );
   return { eventId: event.id, key: orderId, payload: JSON.stringify(event), headers: JSON.stringify(eventHeaders(event)) };
 }

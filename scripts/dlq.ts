@@ -8,14 +8,14 @@
  * Exits 0 on success, 1 on failure, 2 on bad usage (and when --id matches nothing).
  */
 import { deadLetterTopic } from '@lib/events';
+import { kafkaBrokers } from '@lib/infra';
 import { KafkaConnectionOptions } from '@lib/kafka';
 import { parseDlqArgs, USAGE } from './dlq/cli-args';
 import { listDeadLetters, replayDeadLetters } from './dlq/dlq-commands';
 import { formatDeadLetterList } from './dlq/format';
 
 function connection(): KafkaConnectionOptions {
-  const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',').map((b) => b.trim()).filter(Boolean);
-  return { brokers, clientId: 'dlq-tool' };
+  return { brokers: kafkaBrokers(), clientId: 'dlq-tool' };
 }
 
 async function main(argv: string[]): Promise<number> {

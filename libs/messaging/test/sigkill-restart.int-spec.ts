@@ -1,8 +1,8 @@
-import { createTestDatabase, eventually } from '@lib/testing';
+import { createTestDatabase, eventually, orderCreated } from '@lib/testing';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { createRunTopics, orderCreated, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
+import { createRunTopics, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
 import { migrateTestDatabase, TestConsumerOptions } from './support/test-consumer';
 
 jest.setTimeout(150_000);
@@ -85,7 +85,7 @@ describe('KafkaEventsTransport in a consumer killed with SIGKILL', () => {
     };
     // 30 orders with 10 events each: keys spread over the partitions, several events per key.
     const orders = Array.from({ length: 30 }, () => randomUUID());
-    const events = Array.from({ length: 300 }, (_, i) => orderCreated(orders[i % orders.length]));
+    const events = Array.from({ length: 300 }, (_, i) => orderCreated({ orderId: orders[i % orders.length] }));
     const first = await startConsumerProcess(config);
     children.push(first.child);
     await publisher.publishAll(topic, events.slice(0, 200));

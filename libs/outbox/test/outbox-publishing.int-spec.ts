@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, EventEnvelope, EventHeaders, EventTypes, InvalidEventError, parseEvent } from '@lib/events';
+import { EventEnvelope, EventHeaders, EventTypes, InvalidEventError, parseEvent } from '@lib/events';
 import { DurableProducer } from '@lib/kafka';
-import { eventually, startPrivateKafka, TopicRecorder, uniqueName } from '@lib/testing';
+import { eventually, orderCreated, startPrivateKafka, TopicRecorder, uniqueName } from '@lib/testing';
 import { Client } from 'pg';
 import { OutboxEventPublisher, OutboxRelay, OutboxRelayOptions, OutboxWriter } from '../src';
 import {
@@ -18,14 +18,6 @@ import {
 
 jest.setTimeout(90_000);
 muteExpectedKafkaJsErrors();
-
-function orderCreated(orderId = randomUUID()): EventEnvelope<'order.created'> {
-  return createEvent(
-    EventTypes.OrderCreated,
-    { orderId, customerId: 'cust-4711', currency: 'EUR', items: [{ sku: 'MUG-350ML', quantity: 2, unitPrice: 899 }], totalAmount: 1798 },
-    { source: 'order', correlationId: randomUUID() },
-  );
-}
 
 /** A database, a relay on it and the things to stop afterwards. */
 async function setUp(prefix: string, options: Partial<OutboxRelayOptions> = {}, brokers: string[] = MAIN_BROKERS) {

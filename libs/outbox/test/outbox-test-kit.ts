@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { kafkaBrokers } from '@lib/infra';
 import { ensureTopics, OutgoingMessage } from '@lib/kafka';
 import { createTestDatabase, uniqueName } from '@lib/testing';
 import { Client } from 'pg';
@@ -12,7 +13,7 @@ import { CreateOutbox1732250000000, OutboxPublisher, OutboxRelayLogger } from '.
  * own messages).
  */
 
-export const MAIN_BROKERS = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
+export const MAIN_BROKERS = kafkaBrokers();
 
 /** A throw-away database with the outbox migration applied through TypeORM, as the apps apply it. */
 export interface OutboxDatabase {

@@ -14,12 +14,13 @@
  * Prints one line per acknowledged batch, `acked <batch number> <rows>`, then
  * `hanging` when it hangs, so the test knows when to kill it.
  */
+import { kafkaBrokers } from '@lib/infra';
 import { DurableProducer, OutgoingMessage } from '@lib/kafka';
 import { OutboxRelay } from '../src';
 
 const url = process.env.OUTBOX_DATABASE_URL;
 if (!url) throw new Error('OUTBOX_DATABASE_URL is required');
-const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
+const brokers = kafkaBrokers();
 const batchSize = Number(process.env.OUTBOX_BATCH_SIZE ?? 500);
 const hangAfter = process.env.HANG_AFTER_ACKS ? Number(process.env.HANG_AFTER_ACKS) : undefined;
 

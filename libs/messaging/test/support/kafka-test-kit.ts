@@ -1,11 +1,11 @@
-import { createEvent, EventEnvelope, encodeEvent, eventHeaders, eventKey, Topics } from '@lib/events';
+import { EventEnvelope, encodeEvent, eventHeaders, eventKey, Topics } from '@lib/events';
+import { kafkaBrokers } from '@lib/infra';
 import { ConsumedMessage, DurableProducer, ensureTopics, KafkaConnectionOptions } from '@lib/kafka';
 import { DeadLetterHeaders } from '@lib/messaging';
 import { uniqueName } from '@lib/testing';
-import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 
-export const BROKERS = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
+export const BROKERS = kafkaBrokers();
 
 export function connection(clientId: string): KafkaConnectionOptions {
   return { brokers: BROKERS, clientId };
@@ -28,15 +28,6 @@ export async function createRunTopics(prefix: string, partitions = 3): Promise<v
     partitions,
     replicationFactor: 1,
   });
-}
-
-/** A valid `order.created` for a fresh order (or the given one). */
-export function orderCreated(orderId: string = randomUUID(), correlationId: string = randomUUID()): EventEnvelope<'order.created'> {
-  return createEvent(
-    'order.created',
-    { orderId, customerId: 'cust-test', currency: 'EUR', items: [{ sku: 'SKU-TEST', quantity: 2, unitPrice: 1250 }], totalAmount: 2500 },
-    { source: 'order', correlationId },
-  );
 }
 
 /** Publishes events as the apps' outbox relay does: key = order id, the event headers. */

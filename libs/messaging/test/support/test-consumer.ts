@@ -1,4 +1,6 @@
 import { AppName, createEvent, EventEnvelope, Topics } from '@lib/events';
+import { kafkaBrokers } from '@lib/infra';
+import { eventually } from '@lib/testing';
 import { Controller, INestApplication, Injectable, Module } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
@@ -147,7 +149,7 @@ export async function startTestConsumer(options: TestConsumerOptions): Promise<T
   const transport = new KafkaEventsTransport(
     {
       ...transportOptions,
-      kafka: { brokers: brokers ?? (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(','), clientId: `${options.groupId}-consumer` },
+      kafka: { brokers: brokers ?? kafkaBrokers(), clientId: `${options.groupId}-consumer` },
     },
     dataSource,
   );
@@ -156,7 +158,7 @@ export async function startTestConsumer(options: TestConsumerOptions): Promise<T
   connectEventsTransport(app, transport);
   await app.startAllMicroservices();
   await app.init();
-  await waitUntil(() => transport.stats().state === 'joined', 30_000, `consumer group ${options.groupId} joined`);
+  await eventually(() => transport.stats().state === 'joined', { timeoutMs: 30_000, what: `consumer group ${options.groupId} joined` });
   return {
     app,
     transport,
@@ -167,12 +169,4 @@ export async function startTestConsumer(options: TestConsumerOptions): Promise<T
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
