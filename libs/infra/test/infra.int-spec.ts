@@ -6,6 +6,7 @@ import { ALL_TOPICS } from '@lib/events/topics';
 import { ensureTopics } from '@lib/kafka/admin';
 import { toKafkaJsConfig } from '@lib/kafka/kafka-config';
 import { infraKafkaConnection, infraUp, isBrokerRunning, kafkaBrokers, topicPartitions } from '@lib/infra';
+import { eventually } from '@lib/testing';
 
 jest.setTimeout(90_000);
 
@@ -25,7 +26,7 @@ async function freshTopic(label: string): Promise<string> {
   return topic;
 }
 
-/** Consumes `topic` from the beginning with a new group until `count` messages arrived or the deadline passed. */
+/** Consumes `topic` from the beginning with a new group until `count` messages arrived (fails after the deadline). */
 async function consume(topic: string, count: number, timeoutMs = 30_000): Promise<KafkaMessage[]> {
   const consumer = kafka.consumer({ groupId: `test.infra.${randomUUID()}` });
   consumers.push(consumer);
@@ -37,9 +38,11 @@ async function consume(topic: string, count: number, timeoutMs = 30_000): Promis
       received.push(message);
     },
   });
-  const deadline = Date.now() + timeoutMs;
-  while (received.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  await consumer.disconnect();
+  try {
+    await eventually(() => received.length >= count, { timeoutMs, what: `${count} messages on ${topic}` });
+  } finally {
+    await consumer.disconnect();
+  }
   return received;
 }
 
