@@ -145,6 +145,7 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
   const addInstance = async (app: AppName, extra: { env?: Record<string, string> } = {}): Promise<AppInstance> => {
     const spec = specs[app];
     if (!spec) throw new Error(`${app} is not part of system ${options.name}`);
+    if (stopping) throw new Error(`system ${options.name} is stopping`);
     const count = (counts.get(app) ?? 0) + 1; // taken before any await: instances added at once get distinct names
     counts.set(app, count);
     if ('inProcess' in options && count > 1) throw new Error(`in-process systems run one instance per app (they share process.env); run ${app} as processes`);
@@ -184,8 +185,12 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
       pools.set(app, pool);
     }
     const planned = apps.flatMap((app) => Array.from({ length: specs[app]!.instances }, () => app));
-    if ('processes' in options) await Promise.all(planned.map((app) => addInstance(app)));
-    else for (const app of planned) await addInstance(app);
+    if ('processes' in options) {
+      // Settled, not raced: every instance has started (or failed) before a failure releases them all.
+      const started = await Promise.allSettled(planned.map((app) => addInstance(app)));
+      const refused = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (refused) throw refused.reason;
+    } else for (const app of planned) await addInstance(app);
     options.signal?.throwIfAborted();
   } catch (error) {
     await stop().catch(() => undefined);
