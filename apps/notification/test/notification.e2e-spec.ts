@@ -13,6 +13,7 @@ import {
   startSystem,
   System,
   TopicRecorder,
+  transactionsOpenIn,
 } from '@lib/testing';
 import { INestApplication } from '@nestjs/common';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
@@ -150,15 +151,6 @@ describe('notification app', () => {
   /** How many of an event's notifications have been delivered (answered by their channel). */
   const deliveredOf = async (eventId: string) =>
     Number((await sql.query(`SELECT count(*) AS n FROM notifications WHERE event_id = $1 AND delivered_at IS NOT NULL`, [eventId])).rows[0].n);
-  /** Sessions of the app's database sitting inside a transaction (`idle in transaction`), seen from the test's own connection. */
-  const transactionsOpenIn = async (client: Pool) =>
-    Number(
-      (
-        await client.query(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
-        )
-      ).rows[0].n,
-    );
 
   it('is ready once database, Kafka and consumer group are up', async () => {
     const response = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'notification ready' });

@@ -1,6 +1,6 @@
 import { deadLetterTopic, EventHeaders, Topics } from '@lib/events';
 import { KafkaEventsTransport } from '@lib/messaging';
-import { EventProducer, eventually, HttpClient, InProcessApp, orderCreated, privateBroker, startSystem, System, TopicRecorder } from '@lib/testing';
+import { EventProducer, eventually, HttpClient, InProcessApp, orderCreated, privateBroker, startSystem, System, TopicRecorder, transactionsOpenIn } from '@lib/testing';
 import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
@@ -57,15 +57,6 @@ describe('payment app', () => {
 
   const paymentsOf = async (orderId: string) => (await sql.query('SELECT * FROM payments WHERE order_id = $1', [orderId])).rows;
   const handled = async (eventId: string) => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [eventId])).rowCount === 1;
-  /** Sessions of the app's database sitting inside a transaction (`idle in transaction`), seen from the test's own connection. */
-  const transactionsOpenIn = async (client: Pool) =>
-    Number(
-      (
-        await client.query(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
-        )
-      ).rows[0].n,
-    );
   const recordedFor = (orderId: string, topic?: string) =>
     recorder.messages.filter((m) => m.key?.toString() === orderId && (topic === undefined || m.topic === topic));
 

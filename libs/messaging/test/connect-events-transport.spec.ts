@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { createEvent, EventEnvelope, Topics } from '@lib/events';
+import { EventEnvelope, Topics } from '@lib/events';
+import { orderCreated } from '@lib/testing';
 import { Controller, INestApplication, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
@@ -53,12 +54,6 @@ describe('connectEventsTransport', () => {
     const result: unknown = await transport.getHandlerByPattern(pattern)!(event, ctx);
     return lastValueFrom(isObservable(result) ? result : of(result), { defaultValue: undefined });
   };
-  const orderCreated = () =>
-    createEvent(
-      'order.created',
-      { orderId: '3f6c2a9e-8b1d-4c7a-9e2f-5a1b7c3d9e01', customerId: 'c-1', currency: 'EUR', items: [{ sku: 'A', quantity: 1, unitPrice: 5 }], totalAmount: 5 },
-      { source: 'order', correlationId: 'c-1' },
-    );
   const contextOf = (event: EventEnvelope) =>
     new KafkaEventContext([{ topic: event.type, partition: 0, offset: '0', key: null, value: null, headers: {}, timestamp: '0' }, event, 1]);
 

@@ -1,4 +1,5 @@
-import { createEvent, encodeEvent, EventEnvelope } from '@lib/events';
+import { encodeEvent, EventEnvelope } from '@lib/events';
+import { orderCreated as anOrderCreated } from '@lib/testing';
 import { ConsumedMessage } from '@lib/kafka';
 import {
   ConsumerPipeline,
@@ -48,12 +49,7 @@ class MemorySink extends DeadLetterSink {
   async close(): Promise<void> {}
 }
 
-const orderCreated = () =>
-  createEvent(
-    'order.created',
-    { orderId: '3f6c2a9e-8b1d-4c7a-9e2f-5a1b7c3d9e01', customerId: 'c-1', currency: 'EUR', items: [{ sku: 'A', quantity: 1, unitPrice: 5 }], totalAmount: 5 },
-    { source: 'order', correlationId: 'c-1' },
-  );
+const orderCreated = () => anOrderCreated({}, { correlationId: 'c-1' });
 const messageOf = (value: string | Buffer, topic = 'order.created', offset = '0'): ConsumedMessage => ({
   topic,
   partition: 0,

@@ -11,6 +11,7 @@ export * from './event-factories';
 export * from './event-producer';
 export * from './console-producer';
 export * from './test-database';
+export * from './app-database';
 export * from './topic-recorder';
 export * from './private-kafka';
 export * from './private-postgres';

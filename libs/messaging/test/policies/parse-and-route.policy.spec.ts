@@ -1,11 +1,7 @@
-import { createEvent } from '@lib/events';
+import { orderCreated } from '@lib/testing';
 import { parseDelivery, routeEvent } from '../../src';
 
-const event = createEvent(
-  'order.created',
-  { orderId: '3f6c2a9e-8b1d-4c7a-9e2f-5a1b7c3d9e01', customerId: 'c-1', currency: 'EUR', items: [{ sku: 'A', quantity: 1, unitPrice: 5 }], totalAmount: 5 },
-  { source: 'order', correlationId: 'c-1' },
-);
+const event = orderCreated();
 
 describe('parseDelivery', () => {
   it('turns a valid value into its event', () => {

@@ -1,8 +1,6 @@
-import { createEvent, EventEnvelope } from '@lib/events';
+import { EventEnvelope } from '@lib/events';
 import { DeadLetterOriginal, DeadLetterReason, DeadLetterSink, InboxGuard } from '@lib/messaging';
-import { eventually } from '@lib/testing';
-import { randomUUID } from 'node:crypto';
-import { AppDatabase, createAppDatabase } from '../../../../../../test/support/app-database';
+import { AppDatabase, createAppDatabase, eventually, orderCancelled } from '@lib/testing';
 import { notificationService } from '../../../notification.definition';
 import { NotificationChannel, NotificationMessage } from '../../domain/notification';
 import { NotificationQueue } from '../../infrastructure/notification-queue';
@@ -82,8 +80,7 @@ describe('NotificationDispatcher on a real PostgreSQL database', () => {
     dispatchers.push(d);
     return d;
   };
-  const cancelled = (): EventEnvelope<'order.cancelled'> =>
-    createEvent('order.cancelled', { orderId: randomUUID(), reason: 'limit_exceeded', totalAmount: 2500, currency: 'EUR' }, { source: 'order', correlationId: `corr-${randomUUID()}` });
+  const cancelled = (): EventEnvelope<'order.cancelled'> => orderCancelled();
   const source = { topic: 'order.cancelled', partition: 1, offset: '17' };
   /** What the consumer commits for an event: its notifications and its inbox row. */
   const record = async (event: EventEnvelope<'order.cancelled'>, channels: NotificationChannel[] = [log, webhook]) => {

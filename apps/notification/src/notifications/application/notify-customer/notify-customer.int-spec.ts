@@ -1,6 +1,4 @@
-import { createEvent } from '@lib/events';
-import { randomUUID } from 'node:crypto';
-import { AppDatabase, createAppDatabase } from '../../../../../../test/support/app-database';
+import { AppDatabase, createAppDatabase, orderConfirmed } from '@lib/testing';
 import { notificationService } from '../../../notification.definition';
 import { NotificationChannel } from '../../domain/notification';
 import { NotifyCustomerHandler } from './notify-customer.handler';
@@ -20,8 +18,7 @@ describe('NotifyCustomerHandler on a real PostgreSQL database', () => {
     await db?.drop();
   });
 
-  const confirmed = () =>
-    createEvent('order.confirmed', { orderId: randomUUID(), paymentId: randomUUID(), totalAmount: 2500, currency: 'EUR' }, { source: 'order', correlationId: `corr-${randomUUID()}` });
+  const confirmed = () => orderConfirmed();
   const source = { topic: 'order.confirmed', partition: 2, offset: '41' };
   const rowsOf = (eventId: string) =>
     db.dataSource.query(

@@ -1,7 +1,7 @@
 import { InvalidEventError } from '@lib/events';
 import { OutboxEventPublisher } from '@lib/outbox';
 import { randomUUID } from 'node:crypto';
-import { AppDatabase, createAppDatabase, outboxOf } from '../../../../../../test/support/app-database';
+import { AppDatabase, createAppDatabase, outboxOf } from '@lib/testing';
 import { orderService } from '../../../order.definition';
 import { IdempotencyConflictError } from '../../domain/order';
 import { PlaceOrderCommand, PlaceOrderHandler } from './place-order.handler';

@@ -1,7 +1,7 @@
 import { OutboxEventPublisher } from '@lib/outbox';
 import { ServiceMetrics } from '@lib/service';
 import { randomUUID } from 'node:crypto';
-import { AppDatabase, createAppDatabase, outboxOf } from '../../../../../../test/support/app-database';
+import { AppDatabase, createAppDatabase, outboxOf } from '@lib/testing';
 import { orderService } from '../../../order.definition';
 import { OrderNotFoundError } from '../../domain/order';
 import { PlaceOrderHandler } from '../place-order/place-order.handler';

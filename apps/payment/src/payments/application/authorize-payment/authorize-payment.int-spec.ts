@@ -2,7 +2,7 @@ import { EventCause, OutboxEventPublisher } from '@lib/outbox';
 import { DependencyUnavailableError } from '@lib/messaging';
 import { OrderCreatedV1 } from '@lib/events';
 import { randomUUID } from 'node:crypto';
-import { AppDatabase, createAppDatabase, outboxOf } from '../../../../../../test/support/app-database';
+import { AppDatabase, createAppDatabase, outboxOf } from '@lib/testing';
 import { paymentService } from '../../../payment.definition';
 import { AuthorizationRequest, PaymentDecision, PaymentGateway } from '../../domain/payment';
 import { paymentIdFor } from '../../domain/payment-id';
