@@ -1,10 +1,10 @@
 import { AppName } from '@lib/events';
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './paths';
-import { pollUntil, StopWaiting } from './poll';
+import { NodeProcess } from './node-process';
 
 /** The HTTP ports the apps listen on by default (architecture: services table). */
 export const DEFAULT_PORTS: Record<AppName, number> = { order: 3001, payment: 3002, notification: 3003 };
@@ -28,9 +28,6 @@ export async function buildApp(app: AppName): Promise<string> {
   return bundle;
 }
 
-/** How an exited process ended: its exit code, or the name of the signal that ended it. */
-export type ExitStatus = number | NodeJS.Signals;
-
 export interface AppProcessOptions {
   app: AppName;
   /** For messages and log files (default: the app's name). */
@@ -51,152 +48,42 @@ export interface AppProcessOptions {
 
 /**
  * A built app run as its own process — exactly what `node dist/apps/<app>/main.js`
- * or `nest start <app>` runs. It can be started, stopped, restarted (same
- * environment, same port), killed with any signal, frozen (SIGSTOP) and
- * thawed (SIGCONT); its output lines are kept across restarts, in order.
- * `npm start` runs the apps with it, and so does the test toolkit
- * (`startSystem` in `@lib/testing`), for the e2e suites and the benchmarks.
+ * or `nest start <app>` runs — on the repository's one process runner
+ * ({@link NodeProcess}: start, stop, restart with the same environment and
+ * port, kill with any signal, SIGSTOP/SIGCONT, output lines across restarts).
+ * It is ready once `GET /health/ready` answers 200. `npm start` runs the apps
+ * with it, and so does the test toolkit (`startSystem` in `@lib/testing`), for
+ * the e2e suites and the benchmarks.
  */
-export class AppProcess {
+export class AppProcess extends NodeProcess {
   readonly app: AppName;
-  readonly name: string;
   readonly port: number;
   /** `http://localhost:<port>`. */
   readonly url: string;
-  /** Every output line of every run so far (unless `keepLines: false`). */
-  readonly lines: string[] = [];
-  private readonly bundle: string;
-  private readonly env: Record<string, string>;
-  private child: ChildProcess | undefined;
-  private exit: Promise<ExitStatus> | undefined;
-  private paused = false;
 
-  constructor(private readonly options: AppProcessOptions) {
+  constructor(options: AppProcessOptions) {
     const portVar = `${options.app.toUpperCase()}_PORT`;
-    this.app = options.app;
-    this.name = options.name ?? options.app;
-    this.port = options.port ?? Number(options.env?.[portVar] ?? process.env[portVar] ?? DEFAULT_PORTS[options.app]);
-    this.url = `http://localhost:${this.port}`;
-    this.bundle = options.bundle ?? distBundle(options.app);
-    this.env = { ...options.env, [portVar]: String(this.port) };
-  }
-
-  /** The process id of the current run, while it runs. */
-  get pid(): number | undefined {
-    return this.running ? this.child?.pid : undefined;
-  }
-
-  /** Whether the process runs (frozen counts as running). */
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Whether it is frozen by {@link pause}. */
-  get isPaused(): boolean {
-    return this.running && this.paused;
-  }
-
-  /** Resolves with how the current (or last) run ended. */
-  get exited(): Promise<ExitStatus> {
-    if (!this.exit) throw new Error(`${this.name} has not been started`);
-    return this.exit;
-  }
-
-  /** Starts the process without waiting for it to be ready (see {@link start}). */
-  spawn(): this {
-    if (this.running) throw new Error(`${this.name} is running already (pid ${this.child!.pid})`);
-    const child = spawn(process.execPath, [this.bundle], { cwd: REPO_ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.paused = false;
-    for (const stream of [child.stdout, child.stderr]) {
-      let buffer = '';
-      stream.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString('utf8');
-        const lines = buffer.split('\n');
-        buffer = lines.pop() ?? '';
-        for (const line of lines) this.line(line);
-      });
-      stream.on('end', () => buffer && this.line(buffer));
-    }
-    this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code ?? 0)));
-    return this;
-  }
-
-  /** Starts the process (on its port, with its environment) and resolves once it is ready. */
-  async start(): Promise<void> {
-    this.spawn();
-    await this.waitUntilReady(this.options.readyTimeoutMs ?? 90_000);
-  }
-
-  /** Waits until `GET /health/ready` answers 200; fails at once, with its last output lines, when the process exits meanwhile. */
-  async waitUntilReady(timeoutMs = 90_000): Promise<void> {
-    const child = this.child;
-    await pollUntil(
-      async () => {
-        if (!child || !this.running || this.child !== child) {
-          const tail = this.lines.slice(-15).join('\n  ');
-          throw new StopWaiting(
-            `${this.name} exited (${child?.signalCode ?? child?.exitCode}) before it was ready${tail ? `; its last lines:\n  ${tail}` : ''}`,
-          );
-        }
-        const response = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(5000) });
-        if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
-        return true;
+    const port = options.port ?? Number(options.env?.[portVar] ?? process.env[portVar] ?? DEFAULT_PORTS[options.app]);
+    const url = `http://localhost:${port}`;
+    super({
+      name: options.name ?? options.app,
+      script: options.bundle ?? distBundle(options.app),
+      env: { ...options.env, [portVar]: String(port) },
+      onLine: options.onLine,
+      keepLines: options.keepLines,
+      readyTimeoutMs: options.readyTimeoutMs,
+      ready: {
+        kind: 'probe',
+        probe: async () => {
+          const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) });
+          if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
+          return true;
+        },
+        what: `${options.name ?? options.app} ready on ${url}`,
       },
-      { timeoutMs, intervalMs: 250, what: `${this.name} ready on ${this.url}` },
-    );
-  }
-
-  /** Sends `signal` to the process (nothing when it is not running). */
-  signal(signal: NodeJS.Signals): void {
-    if (!this.running) return;
-    this.child!.kill(signal);
-    if (signal === 'SIGSTOP') this.paused = true;
-    if (signal === 'SIGCONT') this.paused = false;
-  }
-
-  /** Sends `signal` (default SIGKILL) and resolves with how the process ended. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitStatus> {
-    if (!this.running) return this.exited;
-    this.signal(signal);
-    return this.exited;
-  }
-
-  /** Freezes the process (SIGSTOP): it keeps its sockets and group membership but answers nothing, heartbeats included. */
-  pause(): void {
-    this.signal('SIGSTOP');
-  }
-
-  /** Thaws a frozen process (SIGCONT); it carries on where it stopped, with whatever state it had. */
-  resume(): void {
-    this.signal('SIGCONT');
-  }
-
-  /**
-   * SIGTERM (graceful: in-flight messages finish, the consumer leaves its
-   * group), then SIGKILL after `graceMs`. A frozen process is thawed first,
-   * since it would not act on SIGTERM. Resolves with how it ended.
-   */
-  async stop(graceMs = 10_000): Promise<ExitStatus> {
-    if (!this.running) return this.exit ?? 0;
-    if (this.paused) this.resume();
-    this.signal('SIGTERM');
-    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** `stop()`, then `start()`: the same environment and port. */
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
-  }
-
-  private line(line: string): void {
-    if (this.options.keepLines !== false) this.lines.push(line);
-    this.options.onLine?.(line);
+    });
+    this.app = options.app;
+    this.port = port;
+    this.url = url;
   }
 }

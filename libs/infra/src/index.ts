@@ -41,6 +41,7 @@ export { InfraError } from './util';
 export type { Logger } from './util';
 export { REPO_ROOT } from './paths';
 export * from './poll';
+export * from './node-process';
 export * from './app-process';
 
 export interface InfraUpOptions {

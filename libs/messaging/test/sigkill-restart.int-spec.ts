@@ -1,5 +1,4 @@
-import { createTestDatabase, eventually, orderCreated } from '@lib/testing';
-import { ChildProcess, spawn } from 'node:child_process';
+import { createTestDatabase, eventually, NodeProcess, orderCreated } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { createRunTopics, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
@@ -7,43 +6,15 @@ import { migrateTestDatabase, TestConsumerOptions } from './support/test-consume
 
 jest.setTimeout(150_000);
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const CONSUMER_SCRIPT = path.join(__dirname, 'support', 'consumer-process.ts');
-
-/** Starts the test consumer in a process of its own; resolves once its group is joined. */
-async function startConsumerProcess(config: TestConsumerOptions & { defaultDelayMs: number }): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', CONSUMER_SCRIPT], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, TEST_CONSUMER: JSON.stringify(config), TS_NODE_TRANSPILE_ONLY: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** The test consumer (support/consumer-process.ts) as a process of its own; `start()` resolves once its group is joined. */
+const consumerProcess = (config: TestConsumerOptions & { defaultDelayMs: number }) =>
+  new NodeProcess({
+    name: 'test-consumer',
+    script: path.join(__dirname, 'support', 'consumer-process.ts'),
+    env: { TEST_CONSUMER: JSON.stringify(config) },
+    ready: { kind: 'line', line: 'READY' },
+    readyTimeoutMs: 60_000,
   });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumer process not ready within 60 s:\n${output}`)), 60_000);
-    const onData = () => {
-      if (output.includes('READY')) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`consumer process exited with ${code} before it was ready:\n${output}`));
-    });
-  });
-  return { child, output: () => output };
-}
-
-async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await exited;
-}
 
 describe('KafkaEventsTransport in a consumer killed with SIGKILL', () => {
   const run = testRun('sigkill');
@@ -51,7 +22,7 @@ describe('KafkaEventsTransport in a consumer killed with SIGKILL', () => {
   let db: TestDb;
   let databaseUrl: string;
   let publisher: TestPublisher;
-  const children: ChildProcess[] = [];
+  const processes: NodeProcess[] = [];
   const cleanup: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
@@ -67,7 +38,7 @@ describe('KafkaEventsTransport in a consumer killed with SIGKILL', () => {
   });
 
   afterAll(async () => {
-    for (const child of children) await kill(child, 'SIGKILL');
+    for (const consumer of processes) await consumer.kill('SIGKILL');
     for (const step of cleanup) await step().catch((e: Error) => console.warn(`cleanup: ${e.message}`));
   });
 
@@ -86,28 +57,30 @@ describe('KafkaEventsTransport in a consumer killed with SIGKILL', () => {
     // 30 orders with 10 events each: keys spread over the partitions, several events per key.
     const orders = Array.from({ length: 30 }, () => randomUUID());
     const events = Array.from({ length: 300 }, (_, i) => orderCreated({ orderId: orders[i % orders.length] }));
-    const first = await startConsumerProcess(config);
-    children.push(first.child);
+    const first = consumerProcess(config);
+    processes.push(first);
+    await first.start();
     await publisher.publishAll(topic, events.slice(0, 200));
 
     await eventually(() => db.count(`SELECT count(*) AS n FROM test_effects`), { accept: (n) => n >= 100, timeoutMs: 30_000, what: '100 effects before the kill' });
-    await kill(first.child, 'SIGKILL');
+    await first.kill('SIGKILL');
     const atKill = await db.count(`SELECT count(*) AS n FROM test_effects`);
     expect(atKill).toBeLessThan(events.length); // killed mid-stream
 
     // Events keep arriving while it is down.
     await publisher.publishAll(topic, events.slice(200));
-    const second = await startConsumerProcess(config);
-    children.push(second.child);
+    const second = consumerProcess(config);
+    processes.push(second);
+    await second.start();
 
     await eventually(() => db.count(`SELECT count(DISTINCT event_id) AS n FROM test_effects`), {
       accept: (n) => n === events.length,
       timeoutMs: 90_000,
       what: `all ${events.length} events handled after the restart`,
     });
-    await kill(second.child, 'SIGTERM');
+    await second.stop();
     // Redeliveries of what the killed process had handled but not yet committed are caught by the inbox.
-    const stats = JSON.parse(/STATS (.*)/.exec(second.output())?.[1] ?? '{}') as Record<string, { handled: number; duplicate: number }>;
+    const stats = JSON.parse(/^STATS (.*)/.exec(await second.waitForLine(/^STATS /))?.[1] ?? '{}') as Record<string, { handled: number; duplicate: number }>;
     console.log(`killed after ${atKill} effects; the restarted consumer handled ${stats[topic]?.handled} and skipped ${stats[topic]?.duplicate} duplicates`);
     expect(stats[topic]?.handled).toBe(events.length - atKill);
 

@@ -1,67 +1,35 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { eventually, TopicRecorder } from '@lib/testing';
+import { eventually, NodeProcess, TopicRecorder } from '@lib/testing';
 import { Client } from 'pg';
 import { countById, createOutboxDatabase, createUniqueTopic, decodeRow, insertRows, MAIN_BROKERS, OutboxDatabase, testRow, TestRow } from './outbox-test-kit';
 
 jest.setTimeout(120_000);
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const BATCH = 200;
 const KEYS = 100;
 const PER_KEY = 60; // 6,000 events, 30 batches
 
-/** The relay in a child process, with its stdout lines. */
-class RelayProcess {
-  readonly lines: string[] = [];
-  readonly exited: Promise<NodeJS.Signals | number | null>;
-  private readonly child: ChildProcess;
+/** The relay (relay-process.ts) as a process of its own, on the main broker; `start()` resolves once it runs. */
+const relayProcess = (databaseUrl: string, env: Record<string, string> = {}) =>
+  new NodeProcess({
+    name: 'outbox-relay',
+    script: path.join(__dirname, 'relay-process.ts'),
+    env: { OUTBOX_DATABASE_URL: databaseUrl, KAFKA_BROKERS: MAIN_BROKERS.join(','), OUTBOX_BATCH_SIZE: String(BATCH), ...env },
+    ready: { kind: 'line', line: 'started' },
+    readyTimeoutMs: 60_000,
+  });
 
-  constructor(databaseUrl: string, env: Record<string, string> = {}) {
-    this.child = spawn(
-      process.execPath,
-      ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', path.join(__dirname, 'relay-process.ts')],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, OUTBOX_DATABASE_URL: databaseUrl, KAFKA_BROKERS: MAIN_BROKERS.join(','), OUTBOX_BATCH_SIZE: String(BATCH), ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let buffered = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const parts = buffered.split('\n');
-      buffered = parts.pop()!;
-      this.lines.push(...parts);
-    });
-    this.child.stderr!.resume();
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve(signal ?? code)));
-  }
-
-  acks(): number {
-    return this.lines.filter((l) => l.startsWith('acked ')).length;
-  }
-
-  async waitForLine(match: (line: string) => boolean, what: string): Promise<void> {
-    await eventually(() => this.lines.some(match), { timeoutMs: 60_000, intervalMs: 20, what });
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-}
+/** Batches the broker acknowledged to this run of the relay. */
+const acks = (relay: NodeProcess) => relay.runLines.filter((line) => line.startsWith('acked ')).length;
 
 describe('a relay process killed with SIGKILL', () => {
   let db: OutboxDatabase;
   let recorder: TopicRecorder | undefined;
-  const processes: RelayProcess[] = [];
+  const processes: NodeProcess[] = [];
 
   afterAll(async () => {
-    for (const p of processes) {
-      p.kill('SIGKILL');
-      await p.exited;
-    }
+    for (const relay of processes) await relay.kill('SIGKILL');
     await recorder?.stop();
     await db?.drop();
   });
@@ -78,27 +46,27 @@ describe('a relay process killed with SIGKILL', () => {
     const pending = async () => Number((await client.query(`SELECT count(*) AS n FROM outbox`)).rows[0].n);
 
     // Crash 1, the worst moment: the broker acknowledged batch 3, the rows are not deleted yet.
-    const first = new RelayProcess(db.url, { HANG_AFTER_ACKS: '3' });
+    const first = relayProcess(db.url, { HANG_AFTER_ACKS: '3' });
     processes.push(first);
-    await first.waitForLine((l) => l === 'hanging', 'relay acknowledged three batches');
-    first.kill('SIGKILL');
-    expect(await first.exited).toBe('SIGKILL');
+    await first.start();
+    await first.waitForLine('hanging', { what: 'relay acknowledged three batches' });
+    expect(await first.kill('SIGKILL')).toBe('SIGKILL');
     expect(await pending()).toBe(rows.length - 2 * BATCH); // batch 3 was sent but is still in the table
 
     // Crash 2, at an ordinary moment: shortly after the restarted relay's third ack, wherever it is then.
-    const second = new RelayProcess(db.url);
+    const second = relayProcess(db.url);
     processes.push(second);
-    await eventually(() => second.acks() >= 3, { timeoutMs: 60_000, intervalMs: 5, what: 'restarted relay published' });
-    second.kill('SIGKILL');
-    expect(await second.exited).toBe('SIGKILL');
+    await second.start();
+    await eventually(() => acks(second) >= 3, { timeoutMs: 60_000, intervalMs: 5, what: 'restarted relay published' });
+    expect(await second.kill('SIGKILL')).toBe('SIGKILL');
 
     // Started again, it finishes the backlog.
-    const third = new RelayProcess(db.url);
+    const third = relayProcess(db.url);
     processes.push(third);
+    await third.start();
     await eventually(pending, { timeoutMs: 60_000, accept: (n) => n === 0, what: 'outbox drained' });
     await recorder.waitFor(rows.length, () => true, 30_000);
-    third.kill('SIGTERM');
-    expect(await third.exited).toBe(0);
+    expect(await third.kill('SIGTERM')).toBe(0);
 
     const consumed = recorder.messages.map((m) => decodeRow(m.value));
     const { distinct, duplicates } = countById(consumed.map((r) => r.id));
