@@ -37,7 +37,7 @@ export type { Replication } from './broker-settings';
 export { waitForKafka, ensureTopics, waitForTopicLeaders, describePartitions, describeTopicConfigs } from '@lib/kafka/admin';
 export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePostgresRunning } from './postgres';
 export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap, mainPort } from './config';
-export { InfraError } from './util';
+export { InfraError, isPidAlive } from './util';
 export type { Logger } from './util';
 export { REPO_ROOT } from './paths';
 export * from './poll';

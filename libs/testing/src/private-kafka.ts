@@ -1,5 +1,16 @@
 import { ALL_TOPICS } from '@lib/events';
-import { brokerPid, ensureTopics, kafkaBrokers, startBroker, stopBroker, waitForKafka } from '@lib/infra';
+import {
+  brokerPid,
+  contractTopicConfigs,
+  ensureTopics,
+  KafkaCluster,
+  kafkaBrokers,
+  startBroker,
+  startCluster,
+  stopBroker,
+  stopCluster,
+  waitForKafka,
+} from '@lib/infra';
 import { eventually } from './eventually';
 
 /**
@@ -35,6 +46,8 @@ export interface KafkaUnderTest {
   readonly brokers: string[];
   /** The broker processes this test started (none when it was given brokers). */
   readonly nodes: readonly BrokerNode[];
+  /** The cluster handle when the source is {@link privateCluster}: nodes by id, active controller, partition leaders. */
+  readonly cluster?: KafkaCluster;
   /** Stops what the test started; brokers it was given are left alone. */
   stop(): Promise<void>;
 }
@@ -100,6 +113,39 @@ export async function startPrivateKafka(name: string, port: number, partitions =
 /** A private broker (see {@link startPrivateKafka}) on `port`, named after the system. */
 export function privateBroker(options: { port: number; partitions?: number }): KafkaSource {
   return { start: (name) => startPrivateKafka(name, options.port, options.partitions) };
+}
+
+/**
+ * A private KRaft cluster of `nodes` nodes (libs/infra's `startCluster`, the
+ * code of `npm run infra:up -- --brokers 3`), named after the system: node i
+ * listens on `basePort + 2(i-1)` for clients and the next port as controller,
+ * starts on fresh data, and gets the contract topics with `partitions`
+ * partitions, replicated as the contract asks on that many nodes (3 and
+ * `min.insync.replicas=2` on three). Each node can be stopped, killed, frozen
+ * and restarted (`system.kafka.nodes`, or `system.kafka.cluster.node(id)`),
+ * which is what a fault suite needs: losing one of three brokers loses no
+ * acknowledged write. `stop()` stops every node.
+ */
+export function privateCluster(options: { basePort: number; nodes?: number; partitions?: number }): KafkaSource {
+  const { basePort, nodes = 3, partitions = 3 } = options;
+  return {
+    start: async (name) => {
+      try {
+        const cluster = await startCluster({ name, basePort, nodes, partitions, fresh: true, log: () => undefined });
+        const { replicationFactor } = cluster.replication;
+        await ensureTopics({ brokers: cluster.brokers, clientId: `${name}-setup` }, ALL_TOPICS, {
+          partitions,
+          replicationFactor,
+          configs: contractTopicConfigs(nodes),
+        });
+        return { brokers: cluster.brokers, nodes: cluster.nodes, cluster, stop: () => cluster.stop(10_000) };
+      } catch (error) {
+        // Whatever nodes came up before the failure.
+        await stopCluster(name, { log: () => undefined, graceMs: 0 }).catch(() => undefined);
+        throw error;
+      }
+    },
+  };
 }
 
 /** Brokers someone else runs (default: `KAFKA_BROKERS`, or the main local broker); never stopped by the test. */

@@ -1,4 +1,4 @@
-import { brokerPid } from '@lib/infra';
+import { brokerPid, isPidAlive } from '@lib/infra';
 import { AppProcess, eventually, givenBrokers, privateBroker, startSystem, System, TEST_POSTGRES_URL } from '@lib/testing';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,15 +24,6 @@ async function databasesNamed(prefix: string): Promise<string[]> {
     await client.end();
   }
 }
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('startSystem with apps as processes', () => {
   let system: System<AppProcess> | undefined;
@@ -82,7 +73,7 @@ describe('startSystem with apps as processes', () => {
     const pids = system.instances().map((i) => i.pid!);
     await system.stop();
     system = undefined;
-    expect(pids.filter(isAlive)).toEqual([]);
+    expect(pids.filter(isPidAlive)).toEqual([]);
     expect(await databasesNamed('test_toolkit_procs_')).toEqual([]);
     expect(readFileSync(join(logDir, 'order-1.log'), 'utf8')).toContain('stand-in order: SIGTERM, closing');
     expect(readdirSync(logDir).sort()).toEqual(['order-1.log', 'order-2.log', 'payment-1.log', 'payment-2.log']);
@@ -145,7 +136,7 @@ describe('startSystem with apps as processes', () => {
 
       const pids = readdirSync(pidDir).map(Number);
       expect(pids).toHaveLength(2); // order came up, payment did not
-      expect(pids.filter(isAlive)).toEqual([]);
+      expect(pids.filter(isPidAlive)).toEqual([]);
       expect(brokerPid('toolkit-partial')).toBeUndefined();
       expect(await databasesNamed('test_toolkit_partial_')).toEqual([]);
     } finally {
