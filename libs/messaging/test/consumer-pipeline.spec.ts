@@ -1,12 +1,9 @@
 import { encodeEvent, EventEnvelope } from '@lib/events';
-import { orderCreated as anOrderCreated } from '@lib/testing';
+import { orderCreated as anOrderCreated, RecordingDeadLetterSink } from '@lib/testing';
 import { ConsumedMessage } from '@lib/kafka';
 import {
   ConsumerPipeline,
   ConsumerStatus,
-  DeadLetterOriginal,
-  DeadLetterReason,
-  DeadLetterSink,
   DependencyUnavailableError,
   EventHandler,
   FAILURE_CLASSES,
@@ -40,15 +37,6 @@ class MemoryUnitOfWork implements UnitOfWork {
   }
 }
 
-class MemorySink extends DeadLetterSink {
-  readonly destination = 'payment.dlq';
-  readonly letters: { original: DeadLetterOriginal; reason: DeadLetterReason }[] = [];
-  async send(original: DeadLetterOriginal, reason: DeadLetterReason): Promise<void> {
-    this.letters.push({ original, reason });
-  }
-  async close(): Promise<void> {}
-}
-
 const orderCreated = () => anOrderCreated({}, { correlationId: 'c-1' });
 const messageOf = (value: string | Buffer, topic = 'order.created', offset = '0'): ConsumedMessage => ({
   topic,
@@ -68,7 +56,7 @@ const active = { isActive: () => true };
  */
 describe('ConsumerPipeline', () => {
   let uow: MemoryUnitOfWork;
-  let sink: MemorySink;
+  let sink: RecordingDeadLetterSink;
   let status: ConsumerStatus;
   let precheck: Set<string>;
   let handler: jest.MockedFunction<EventHandler>;
@@ -91,7 +79,7 @@ describe('ConsumerPipeline', () => {
 
   beforeEach(() => {
     uow = new MemoryUnitOfWork();
-    sink = new MemorySink();
+    sink = new RecordingDeadLetterSink('payment.dlq');
     status = new ConsumerStatus();
     precheck = new Set();
     handler = jest.fn<Promise<void>, Parameters<EventHandler>>(async () => undefined);

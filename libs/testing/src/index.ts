@@ -13,6 +13,7 @@ export * from './console-producer';
 export * from './test-database';
 export * from './app-database';
 export * from './topic-recorder';
+export * from './dead-letter-recorder';
 export * from './private-kafka';
 export * from './private-postgres';
 export { AppProcess, NodeProcess } from '@lib/infra';

@@ -1,6 +1,7 @@
 import { ALL_TOPICS } from '@lib/events';
 import {
   brokerPid,
+  ClusterNode,
   contractTopicConfigs,
   ensureTopics,
   KafkaCluster,
@@ -15,30 +16,11 @@ import { eventually } from './eventually';
 
 /**
  * One broker process a test started, with the faults a test may inflict on
- * it. The same shape as a node of libs/infra's local cluster, so a cluster
- * plugs in where a single broker was.
+ * it (stop, SIGKILL, SIGSTOP/SIGCONT, restart on its data): a node of
+ * libs/infra's local cluster, or a private single broker offering the same,
+ * so a cluster plugs in where a single broker was.
  */
-export interface BrokerNode {
-  /** The local broker's name (`.local/kafka/<name>.*`). */
-  readonly name: string;
-  /** Its client port on 127.0.0.1. */
-  readonly port: number;
-  /** `127.0.0.1:<port>`. */
-  readonly bootstrap: string;
-  /** Its process id while it runs (also while paused). */
-  pid(): number | undefined;
-  isRunning(): boolean;
-  /** Controlled shutdown: SIGTERM, SIGKILL after `graceMs` (default 20 s). */
-  stop(graceMs?: number): Promise<void>;
-  /** SIGKILL: a crash, no controlled shutdown; resolves once the process is gone. */
-  kill(): Promise<void>;
-  /** SIGSTOP: the JVM freezes, answering nothing. */
-  pause(): void;
-  /** SIGCONT after pause(). */
-  resume(): void;
-  /** Starts a stopped or killed broker again with the same name, ports and data; resolves once clients can use it. */
-  restart(): Promise<void>;
-}
+export type BrokerNode = Pick<ClusterNode, 'name' | 'port' | 'bootstrap' | 'pid' | 'isRunning' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart'>;
 
 /** The Kafka a test runs against. */
 export interface KafkaUnderTest {

@@ -1,10 +1,9 @@
-import { AppName, createEvent, EventEnvelope, Topics } from '@lib/events';
+import { AppName, EventEnvelope, Topics } from '@lib/events';
 import { kafkaBrokers } from '@lib/infra';
-import { eventually } from '@lib/testing';
+import { eventually, orderConfirmed, paymentCompleted } from '@lib/testing';
 import { Controller, INestApplication, Injectable, Module } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { randomUUID } from 'node:crypto';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import {
   connectEventsTransport,
@@ -69,7 +68,7 @@ export class TestEventsController {
   async onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext): Promise<void> {
     const { orderId, totalAmount, currency } = event.data;
     await this.effect(event, ctx, orderId, () =>
-      createEvent('payment.completed', { orderId, paymentId: randomUUID(), amount: totalAmount, currency }, { source: 'payment', ...ctx.causedBy() }),
+      paymentCompleted({ orderId, amount: totalAmount, currency }, ctx.causedBy()),
     );
   }
 
@@ -77,7 +76,7 @@ export class TestEventsController {
   async onPaymentCompleted(@Payload() event: EventEnvelope<'payment.completed'>, @Ctx() ctx: KafkaEventContext): Promise<void> {
     const { orderId, paymentId, amount, currency } = event.data;
     await this.effect(event, ctx, orderId, () =>
-      createEvent('order.confirmed', { orderId, paymentId, totalAmount: amount, currency }, { source: 'order', ...ctx.causedBy() }),
+      orderConfirmed({ orderId, paymentId, totalAmount: amount, currency }, ctx.causedBy()),
     );
   }
 

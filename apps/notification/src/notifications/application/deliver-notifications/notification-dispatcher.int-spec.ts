@@ -1,6 +1,6 @@
 import { EventEnvelope } from '@lib/events';
-import { DeadLetterOriginal, DeadLetterReason, DeadLetterSink, InboxGuard } from '@lib/messaging';
-import { AppDatabase, createAppDatabase, eventually, orderCancelled } from '@lib/testing';
+import { InboxGuard } from '@lib/messaging';
+import { AppDatabase, createAppDatabase, eventually, orderCancelled, RecordingDeadLetterSink } from '@lib/testing';
 import { notificationService } from '../../../notification.definition';
 import { NotificationChannel, NotificationMessage } from '../../domain/notification';
 import { NotificationQueue } from '../../infrastructure/notification-queue';
@@ -38,20 +38,11 @@ class TestChannel implements NotificationChannel {
   }
 }
 
-class MemorySink extends DeadLetterSink {
-  readonly destination = 'notification.dlq';
-  readonly letters: { original: DeadLetterOriginal; reason: DeadLetterReason }[] = [];
-  async send(original: DeadLetterOriginal, reason: DeadLetterReason): Promise<void> {
-    this.letters.push({ original, reason });
-  }
-  async close(): Promise<void> {}
-}
-
 describe('NotificationDispatcher on a real PostgreSQL database', () => {
   let db: AppDatabase;
   let log: TestChannel;
   let webhook: TestChannel;
-  let sink: MemorySink;
+  let sink: RecordingDeadLetterSink;
   const dispatchers: NotificationDispatcher[] = [];
   const settings: DispatcherSettings = { maxAttempts: 3, retryBackoffMs: 20, concurrency: 4, pollIntervalMs: 100, consumerGroup: 'notification' };
   const inbox = new InboxGuard('notification');
@@ -68,7 +59,7 @@ describe('NotificationDispatcher on a real PostgreSQL database', () => {
     await db.dataSource.query(`TRUNCATE notifications, inbox`);
     log = new TestChannel('log');
     webhook = new TestChannel('webhook');
-    sink = new MemorySink();
+    sink = new RecordingDeadLetterSink('notification.dlq');
   });
 
   afterEach(async () => {
