@@ -15,23 +15,6 @@ import eslintConfigPrettier from 'eslint-config-prettier/flat';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/**
- * TEMPORARY, for the issue 9 wave: findings in files that other streams are
- * rewriting right now (core: apps/<app>/src, libs/messaging|outbox|service/src;
- * toolkit: test support and bench) are left to those rewrites rather than fixed
- * here and conflicting. Once the wave has landed, delete this list and fix what
- * `npm run lint` then reports. Each entry: file, the rules it may break, why.
- */
-const WAVE_9_EXCEPTIONS = /** @type {[string, string[]][]} */ ([
-  ['libs/testing/src/global-setup.ts', ['@eslint-community/eslint-comments/require-description']],
-]).map(
-  ([file, rules]) =>
-    /** @type {import('eslint').Linter.Config} */ ({
-      files: [file],
-      rules: Object.fromEntries(rules.map((rule) => [rule, 'off'])),
-    }),
-);
-
 export default tseslint.config(
   {
     // Fixture files break the layer rules on purpose (test/architecture); they are read, never run.
@@ -88,7 +71,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
     },
   },
-  ...WAVE_9_EXCEPTIONS,
   {
     // The config files themselves are plain JavaScript outside the TypeScript program.
     files: ['**/*.{js,mjs,cjs}'],

@@ -20,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
     register({ baseUrl: REPO_ROOT, paths: compilerOptions.paths });
     registered = true;
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after tsconfig-paths is registered, so the @lib paths inside resolve
   const { infraUp } = require('../../infra/src') as typeof import('../../infra/src');
   const started = Date.now();
   const lines: string[] = [];

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { CommonEnv, InvalidConfigError, validateEnv } from '@lib/service';
-import { OrderEnv } from '../../../apps/order/src/config/order.env';
+import { OrderEnv } from './order.env';
 
 function thrown(fn: () => unknown): InvalidConfigError {
   try {
@@ -12,7 +12,7 @@ function thrown(fn: () => unknown): InvalidConfigError {
   throw new Error('expected InvalidConfigError');
 }
 
-describe('validateEnv', () => {
+describe('the order app configuration, read by validateEnv', () => {
   it('gives every variable its documented default when nothing is set', () => {
     const env = validateEnv(OrderEnv, {});
     expect(env).toMatchObject({ KAFKA_BROKERS: ['localhost:9092'], KAFKA_SSL: false, ORDER_PORT: 3001, CONSUMER_MAX_ATTEMPTS: 5, LOG_FORMAT: 'pretty' });
