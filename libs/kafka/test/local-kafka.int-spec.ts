@@ -11,7 +11,7 @@ import { eventually } from '@lib/testing';
 jest.setTimeout(90_000);
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const conn = infraKafkaConnection(kafkaBrokers(), `infra-int-spec-${process.pid}`);
+const conn = infraKafkaConnection(kafkaBrokers(), `local-kafka-spec-${process.pid}`);
 const kafka = new Kafka(toKafkaJsConfig(conn));
 const runId = `${Date.now()}-${randomUUID().slice(0, 8)}`;
 const consumers: Consumer[] = [];
