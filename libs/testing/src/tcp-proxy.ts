@@ -46,6 +46,11 @@ export class TcpProxy {
     return this.listenPort;
   }
 
+  /** Client connections open through the proxy (blackholed ones included). */
+  get connections(): number {
+    return this.links.size;
+  }
+
   /** Whether traffic is being dropped ({@link blackhole}). */
   get blackholed(): boolean {
     return this.dropping;
