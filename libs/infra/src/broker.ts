@@ -7,17 +7,7 @@ import { topicPartitions } from './config';
 import { sharedBrokerSettings } from './broker-settings';
 import { kafkaToolsClasspath, assertJava } from './kafka-dist';
 import { KAFKA_DIR, REPO_ROOT, brokerPaths } from './paths';
-import {
-  InfraError,
-  Logger,
-  consoleLogger,
-  isPidAlive,
-  isPortOpen,
-  processCmdline,
-  readPid,
-  sleep,
-  withFileLock,
-} from './util';
+import { InfraError, Logger, consoleLogger, isPidAlive, isPortOpen, processCmdline, readPid, sleep, withFileLock } from './util';
 import { isKafka4, kafkaVersion } from './versions';
 
 export const MAIN_BROKER = 'main';
@@ -40,6 +30,8 @@ export interface StartBrokerOptions {
   timeoutMs?: number;
   /** Apache Kafka version (default: KAFKA_VERSION or the pinned default). */
   version?: string;
+  /** server.properties entries added last (see {@link NodeConfig.extraProperties}); written again at every start. */
+  extraProperties?: Record<string, string>;
   log?: Logger;
 }
 
@@ -349,7 +341,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Broker
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const version = opts.version ?? kafkaVersion();
   const log = opts.log ?? consoleLogger;
-  const node = singleNode(name, port, controllerPort, partitions, version);
+  const node: NodeConfig = { ...singleNode(name, port, controllerPort, partitions, version), extraProperties: opts.extraProperties };
   const p = brokerPaths(name, version);
   const bootstrap = `127.0.0.1:${port}`;
   const conn = { brokers: [bootstrap], clientId: `infra-${name}` };

@@ -1,7 +1,6 @@
 import { createDatabase } from '@lib/infra';
-import { createTestDatabase, eventually, orderCreated, startPrivatePostgres, TopicRecorder } from '@lib/testing';
+import { createTestDatabase, eventually, orderCreated, startPrivatePostgres, TcpProxy, TopicRecorder } from '@lib/testing';
 import { createRunTopics, deadLettersOf, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
-import { TcpProxy } from './support/tcp-proxy';
 import { migrateTestDatabase, startTestConsumer, TestConsumer } from './support/test-consumer';
 
 jest.setTimeout(150_000);

@@ -44,7 +44,7 @@ export interface KafkaSource {
   start(name: string): Promise<KafkaUnderTest>;
 }
 
-function brokerNode(name: string, port: number, partitions: number): BrokerNode {
+function brokerNode(name: string, port: number, partitions: number, extraProperties?: Record<string, string>): BrokerNode {
   const signal = (signal: NodeJS.Signals) => {
     const pid = brokerPid(name);
     if (pid !== undefined) process.kill(pid, signal);
@@ -65,7 +65,7 @@ function brokerNode(name: string, port: number, partitions: number): BrokerNode 
     },
     pause: () => signal('SIGSTOP'),
     resume: () => signal('SIGCONT'),
-    restart: async () => void (await startBroker({ name, port, controllerPort: port + 1, partitions, log: () => undefined })),
+    restart: async () => void (await startBroker({ name, port, controllerPort: port + 1, partitions, extraProperties, log: () => undefined })),
   };
 }
 
@@ -77,10 +77,10 @@ function brokerNode(name: string, port: number, partitions: number): BrokerNode 
  * neither see other suites' messages nor steal their partitions, and fault
  * tests can stop it without disturbing anyone.
  */
-export async function startPrivateKafka(name: string, port: number, partitions = 3): Promise<KafkaUnderTest> {
-  const node = brokerNode(name, port, partitions);
+export async function startPrivateKafka(name: string, port: number, partitions = 3, extraProperties?: Record<string, string>): Promise<KafkaUnderTest> {
+  const node = brokerNode(name, port, partitions, extraProperties);
   try {
-    await startBroker({ name, port, controllerPort: port + 1, fresh: true, partitions, log: () => undefined });
+    await startBroker({ name, port, controllerPort: port + 1, fresh: true, partitions, extraProperties, log: () => undefined });
     const brokers = [`localhost:${port}`];
     const connection = { brokers, clientId: `${name}-setup` };
     await waitForKafka(connection, { timeoutMs: 90_000 });
@@ -92,9 +92,14 @@ export async function startPrivateKafka(name: string, port: number, partitions =
   }
 }
 
-/** A private broker (see {@link startPrivateKafka}) on `port`, named after the system. */
-export function privateBroker(options: { port: number; partitions?: number }): KafkaSource {
-  return { start: (name) => startPrivateKafka(name, options.port, options.partitions) };
+/**
+ * A private broker (see {@link startPrivateKafka}) on `port`, named after the
+ * system. `extraProperties` are server.properties entries added last, kept
+ * across restarts (e.g. extra listeners, as the chaos suite gives each app
+ * instance one behind a proxy of its own).
+ */
+export function privateBroker(options: { port: number; partitions?: number; extraProperties?: Record<string, string> }): KafkaSource {
+  return { start: (name) => startPrivateKafka(name, options.port, options.partitions, options.extraProperties) };
 }
 
 /**
@@ -108,12 +113,18 @@ export function privateBroker(options: { port: number; partitions?: number }): K
  * which is what a fault suite needs: losing one of three brokers loses no
  * acknowledged write. `stop()` stops every node.
  */
-export function privateCluster(options: { basePort: number; nodes?: number; partitions?: number }): KafkaSource {
-  const { basePort, nodes = 3, partitions = 3 } = options;
+export function privateCluster(options: {
+  basePort: number;
+  nodes?: number;
+  partitions?: number;
+  /** server.properties entries of node `nodeId` added last (e.g. extra listeners); kept across restarts. */
+  extraProperties?: (nodeId: number) => Record<string, string>;
+}): KafkaSource {
+  const { basePort, nodes = 3, partitions = 3, extraProperties } = options;
   return {
     start: async (name) => {
       try {
-        const cluster = await startCluster({ name, basePort, nodes, partitions, fresh: true, log: () => undefined });
+        const cluster = await startCluster({ name, basePort, nodes, partitions, fresh: true, extraProperties, log: () => undefined });
         const { replicationFactor } = cluster.replication;
         await ensureTopics({ brokers: cluster.brokers, clientId: `${name}-setup` }, ALL_TOPICS, {
           partitions,
