@@ -26,7 +26,11 @@ export const CHROMIUM_FLAGS = [
 export function ensureChromium(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
   if (existsSync(CHROMIUM)) return CHROMIUM;
   log(`[browser] ${CHROMIUM} is missing: apt-get install -y chromium`);
-  const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'pipe', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const install = () =>
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+      stdio: 'pipe',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   try {
     install();
   } catch {
