@@ -1,4 +1,4 @@
-import { AppName, Apps } from '@lib/events';
+import { AppName, Apps, EVENT_TOPICS } from '@lib/events';
 import { KafkaProbe } from '@lib/kafka';
 import { Logger } from '@nestjs/common';
 import { DeadLetterStore } from '../dead-letters/dead-letter-store';
@@ -68,6 +68,8 @@ export class Sampler {
   private readonly history: HistoryPoint[] = [];
   private readonly committed = new Map<AppName, { at: number; sum: number }>();
   private running: Promise<void> | null = null;
+  /** Topics each app's consumer subscribes to, as its /admin/consumer last said. */
+  private readonly subscribed = new Map<AppName, Set<string>>();
 
   constructor(
     private readonly clients: Record<AppName, AppClient>,
@@ -113,17 +115,22 @@ export class Sampler {
     const apps = await Promise.all(
       Apps.map(async (app): Promise<AppSample> => {
         const client = this.clients[app];
-        const [health, outbox] = await Promise.all([
+        const [health, outbox, consumer] = await Promise.all([
           client.get<HealthBody>('/health/ready'),
           client.get<{ enabled: boolean; pending: number; parked: number; oldestPendingAgeSeconds: number }>('/admin/outbox'),
+          client.get<{ topics?: string[] }>('/admin/consumer'),
         ]);
+        if (consumer.ok && consumer.status === 200 && Array.isArray(consumer.body.topics)) this.subscribed.set(app, new Set(consumer.body.topics));
         let lag: Record<string, number> = {};
         let eventsPerSecond = 0;
         try {
-          const offsets = await this.probe.groupOffsets(app);
+          // The group's topics: those it subscribes to (when the app answered once) and those it ever committed on (also while it is down).
+          const known = this.subscribed.get(app);
+          const offsets = await this.probe.groupOffsets(app, EVENT_TOPICS);
+          const topics = new Set(offsets.filter((p) => known?.has(p.topic) || p.committed >= 0).map((p) => p.topic));
           lag = {};
           let sum = 0;
-          for (const p of offsets) {
+          for (const p of offsets.filter((o) => topics.has(o.topic))) {
             lag[p.topic] = (lag[p.topic] ?? 0) + p.lag;
             if (p.committed >= 0) sum += p.committed;
           }
