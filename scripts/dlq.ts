@@ -1,21 +1,47 @@
 /**
- * Dead-letter tooling (`npm run dlq -- …`, i.e. ts-node scripts/dlq.ts):
- * - `list <app>`: prints the dead letters of `<app>.dlq`, read from the
- *   beginning up to the end as it is now, with their reasons;
+ * Dead-letter tooling (`npm run dlq -- …`, i.e. ts-node scripts/dlq.ts) over
+ * `@lib/dead-letters`, the library the ops console uses too:
+ * - `list <app>`: the dead letters of `<app>.dlq`, read from the beginning up
+ *   to the end as it is now, with their reasons and what the console recorded
+ *   for each (replayed or discarded, by whom, with the note);
  * - `replay <app> --id <eventId> | --all`: re-publishes dead letters to their
  *   original topic with their original key and value (dlq-* headers removed,
  *   `dlq-replayed-from` added). Consumers' inboxes make a replay safe.
+ * `--help` prints the usage. Reads `.env` like the apps (real variables win).
  * Exits 0 on success, 1 on failure, 2 on bad usage (and when --id matches nothing).
  */
+import {
+  DeadLetterAction,
+  DeadLetterRecord,
+  deadLetterId,
+  failedAtOf,
+  fetchConsoleActions,
+  formatDeadLetterList,
+  listDeadLetters,
+  replayDeadLetters,
+  valueText,
+} from '@lib/dead-letters';
 import { deadLetterTopic } from '@lib/events';
-import { kafkaBrokers } from '@lib/infra';
+import { kafkaBrokers, loadDotEnv } from '@lib/infra';
 import { KafkaConnectionOptions } from '@lib/kafka';
 import { parseDlqArgs, USAGE } from './dlq/cli-args';
-import { listDeadLetters, replayDeadLetters } from './dlq/dlq-commands';
-import { formatDeadLetterList } from './dlq/format';
+
+const DEFAULT_CONSOLE_URL = 'http://localhost:3000';
 
 function connection(): KafkaConnectionOptions {
   return { brokers: kafkaBrokers(), clientId: 'dlq-tool' };
+}
+
+function asJson(record: DeadLetterRecord, action: DeadLetterAction | undefined) {
+  const { key, value, ...rest } = record;
+  return {
+    id: deadLetterId(record),
+    ...rest,
+    key: key?.toString('utf8') ?? null,
+    value: valueText(value).text,
+    state: action?.action ?? 'waiting',
+    action: action ?? null,
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -26,14 +52,34 @@ async function main(argv: string[]): Promise<number> {
     console.error(`dlq: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
+  if (args.command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  loadDotEnv();
   const topic = deadLetterTopic(args.app);
   if (args.command === 'list') {
-    const records = await listDeadLetters(connection(), args.app, { group: args.group });
-    console.log(formatDeadLetterList(topic, records));
+    const all = await listDeadLetters(connection(), args.app, { group: args.group, since: args.since });
+    const newestLast = [...all].sort((a, b) => failedAtOf(a).getTime() - failedAtOf(b).getTime());
+    const records = args.limit ? newestLast.slice(-args.limit) : newestLast;
+    const consoleUrl = process.env.CONSOLE_URL?.trim() || DEFAULT_CONSOLE_URL;
+    const actions = await fetchConsoleActions(consoleUrl, args.app).catch((e: Error) => {
+      console.error(`dlq: the console at ${consoleUrl} did not answer (${e.message}): replayed/discarded state unknown`);
+      return undefined;
+    });
+    if (args.json)
+      console.log(
+        JSON.stringify(
+          records.map((r) => asJson(r, actions?.get(deadLetterId(r)))),
+          null,
+          2,
+        ),
+      );
+    else console.log(formatDeadLetterList(topic, records, actions));
     return 0;
   }
   const result = await replayDeadLetters(connection(), args.app, args.selection, { group: args.group, dryRun: args.dryRun, log: (l) => console.log(l) });
-  for (const { record, why } of result.skipped) console.log(`skipped ${record.topic}/${record.partition}@${record.offset}: ${why}`);
+  for (const { record, why } of result.skipped) console.log(`skipped ${deadLetterId(record)}: ${why}`);
   if (result.replayed.length === 0) {
     console.log('id' in args.selection ? `${topic}: no replayable dead letter of event ${args.selection.id}` : `${topic}: nothing to replay`);
     return 'id' in args.selection ? 2 : 0;

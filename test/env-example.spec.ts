@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConsoleEnv } from '../apps/console/src/config/console.env';
 import { NotificationEnv } from '../apps/notification/src/config/notification.env';
 import { OrderEnv } from '../apps/order/src/config/order.env';
 import { PaymentEnv } from '../apps/payment/src/config/payment.env';
@@ -13,6 +14,7 @@ const INFRA_DEFAULTS: Record<string, string> = {
   KAFKA_CLUSTER_SIZE: '1',
   KAFKA_TOPIC_PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS),
   INFRA_MODE: 'jar',
+  CONSOLE_URL: 'http://localhost:3000', // npm run dlq
 };
 
 function parseEnvFile(text: string): Record<string, string> {
@@ -31,7 +33,7 @@ function asEnvText(value: unknown): string {
 
 describe('.env.example', () => {
   const documented = parseEnvFile(readFileSync(join(__dirname, '..', '.env.example'), 'utf8'));
-  const appDefaults = Object.assign({}, ...[new OrderEnv(), new PaymentEnv(), new NotificationEnv()].map((env) => ({ ...env }))) as Record<string, unknown>;
+  const appDefaults = Object.assign({}, ...[new OrderEnv(), new PaymentEnv(), new NotificationEnv(), new ConsoleEnv()].map((env) => ({ ...env }))) as Record<string, unknown>;
 
   it('lists every variable the apps read, with the default the code uses', () => {
     for (const [name, value] of Object.entries(appDefaults)) {

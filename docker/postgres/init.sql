@@ -4,3 +4,4 @@
 CREATE DATABASE orders;
 CREATE DATABASE payments;
 CREATE DATABASE notifications;
+CREATE DATABASE console;

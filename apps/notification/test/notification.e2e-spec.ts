@@ -20,7 +20,7 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { replayDeadLetters } from '../../../scripts/dlq/dlq-commands';
+import { replayDeadLetters } from '@lib/dead-letters';
 import { notificationService } from '../src/notification.definition';
 import { NotificationModule } from '../src/notification.module';
 

@@ -9,13 +9,16 @@ import { NodeProcess } from './node-process';
 /** The HTTP ports the apps listen on by default (architecture: services table). */
 export const DEFAULT_PORTS: Record<AppName, number> = { order: 3001, payment: 3002, notification: 3003 };
 
+/** What `nest build` builds: the three apps and the ops console. */
+export type BuildTarget = AppName | 'console';
+
 /** Where `nest build <app>` puts an app's webpack bundle. */
-export function distBundle(app: AppName): string {
+export function distBundle(app: BuildTarget): string {
   return join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
 }
 
 /** Builds one app with the Nest CLI (webpack bundle in dist/apps/<app>/main.js), as `nest build <app>` does. */
-export async function buildApp(app: AppName): Promise<string> {
+export async function buildApp(app: BuildTarget): Promise<string> {
   try {
     await promisify(execFile)(join(REPO_ROOT, 'node_modules', '.bin', 'nest'), ['build', app], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {

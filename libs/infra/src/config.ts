@@ -8,6 +8,8 @@ export const DEFAULT_DATABASE_URLS = {
   ORDER_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orders',
   PAYMENT_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/payments',
   NOTIFICATION_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/notifications',
+  /** The ops console's own database (dead letters it read, operator actions). */
+  CONSOLE_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/console',
 } as const;
 
 export type DatabaseUrlVar = keyof typeof DEFAULT_DATABASE_URLS;
@@ -32,7 +34,7 @@ export function topicPartitions(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
-/** The three app database URLs, from env or their defaults. */
+/** The app (and console) database URLs, from env or their defaults. */
 export function databaseUrls(env: NodeJS.ProcessEnv = process.env): Record<DatabaseUrlVar, string> {
   const out = {} as Record<DatabaseUrlVar, string>;
   for (const key of Object.keys(DEFAULT_DATABASE_URLS) as DatabaseUrlVar[]) {

@@ -72,7 +72,7 @@ describe('docker-compose.kafka.yml matches the jar path (libs/infra)', () => {
     expect(script).toContain('--config min.insync.replicas="$$MIN_INSYNC_REPLICAS"');
   });
 
-  it('creates the three app databases in postgres:15', () => {
+  it('creates the app databases and the console database in postgres:15', () => {
     expect(postgres.image).toBe('postgres:15');
     const mount = (postgres.volumes as string[]).find((v) => v.endsWith(':/docker-entrypoint-initdb.d/init.sql:ro'));
     expect(mount).toBeDefined();

@@ -1,6 +1,15 @@
 import { Admin, Kafka } from 'kafkajs';
 import { KafkaConnectionOptions, toKafkaJsConfig } from './kafka-config';
 
+/** One partition of a consumer group's topic: committed offset (-1 when none), end offset and lag. */
+export interface GroupPartitionOffset {
+  topic: string;
+  partition: number;
+  committed: number;
+  end: number;
+  lag: number;
+}
+
 /**
  * Answers "can this process talk to the cluster right now?" for readiness
  * checks, with a deadline, on one long-lived admin connection.
@@ -45,6 +54,26 @@ export class KafkaProbe {
         const offset = Number(partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
         const from = offset >= 0 ? offset : Number(end.low);
         out.push({ topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Where a consumer group stands on every topic it has committed offsets
+   * on (or on `topics`), per partition: its committed offset (-1: none yet),
+   * the partition's end, and the lag between them. Works whether or not the
+   * group has members right now, so it shows a stopped app falling behind.
+   */
+  async groupOffsets(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]> {
+    const admin = await this.connectedAdmin();
+    const committed = await admin.fetchOffsets(topics ? { groupId, topics: [...topics] } : { groupId });
+    const out: GroupPartitionOffset[] = [];
+    for (const { topic, partitions } of committed) {
+      for (const end of await admin.fetchTopicOffsets(topic)) {
+        const offset = Number(partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+        const from = offset >= 0 ? offset : Number(end.low);
+        out.push({ topic, partition: end.partition, committed: offset, end: Number(end.high), lag: Math.max(0, Number(end.high) - from) });
       }
     }
     return out;

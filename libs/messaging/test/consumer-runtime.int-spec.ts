@@ -5,7 +5,7 @@ import { createTestDatabase, eventually, orderCreated, sendWithConsoleProducer, 
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { replayDeadLetters } from '../../../scripts/dlq/dlq-commands';
+import { replayDeadLetters } from '@lib/dead-letters';
 import { connection, createRunTopics, deadLettersOf, TestDb, TestPublisher, testRun } from './support/kafka-test-kit';
 import { migrateTestDatabase, startTestConsumer, TestConsumer } from './support/test-consumer';
 

@@ -7,3 +7,5 @@ export * from './bootstrap';
 export * from './health/health.controller';
 export * from './http/correlation';
 export * from './metrics/service-metrics';
+export * from './admin/admin-token.guard';
+export * from './admin/admin.controller';

@@ -27,7 +27,7 @@ export const SERVICE_DEFINITION = Symbol('SERVICE_DEFINITION');
 export const SERVICE_ENV = Symbol('SERVICE_ENV');
 
 /** The Kafka connection settings of an app, from its validated env. */
-export function kafkaConnection(app: AppName, env: CommonEnv, suffix = '') {
+export function kafkaConnection(app: AppName | 'console', env: CommonEnv, suffix = '') {
   return {
     brokers: env.KAFKA_BROKERS,
     clientId: `${app}${suffix}`,

@@ -20,6 +20,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { AdminController } from './admin/admin.controller';
 import { CommonEnv } from './config/common-env';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
@@ -190,7 +191,7 @@ export class ServiceModule {
         }),
         TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }),
       ],
-      controllers: [HealthController, MetricsController],
+      controllers: [HealthController, MetricsController, AdminController],
       providers,
       exports: [SERVICE_DEFINITION, KafkaEventsTransport, DeadLetterSink, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [EventPublisher, OutboxRelay] : [])],
     };

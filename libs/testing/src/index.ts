@@ -24,3 +24,4 @@ export * from './system/app-bundles';
 export * from './system/in-process-app';
 export * from './system/ports';
 export * from './system/start-system';
+export * from './browser';

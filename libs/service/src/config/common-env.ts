@@ -64,6 +64,13 @@ export class CommonEnv {
   LOG_FORMAT: 'json' | 'pretty' = 'pretty';
 
   /**
+   * Token of the admin endpoints (`/admin/*`: outbox backlog, parked rows,
+   * releasing one): sent as `Authorization: Bearer <token>`. Empty: reads are
+   * open and changes are refused. `npm start` generates one for all apps and the console.
+   */
+  @IsOptional() @IsString() ADMIN_TOKEN?: string;
+
+  /**
    * OTLP/HTTP base URL of a trace collector, e.g. `http://localhost:4318`
    * (spans go to `<url>/v1/traces`). Empty: tracing off.
    */

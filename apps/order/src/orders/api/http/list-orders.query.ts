@@ -8,6 +8,10 @@ export class ListOrdersQuery {
   @ApiPropertyOptional({ minLength: 1, maxLength: MAX_CUSTOMER_ID_LENGTH })
   @IsOptional() @IsString() @Length(1, MAX_CUSTOMER_ID_LENGTH) customerId?: string;
 
+  /** The correlation id the order was placed with (the ops console's journey search). */
+  @ApiPropertyOptional({ minLength: 1, maxLength: 128 })
+  @IsOptional() @IsString() @Length(1, 128) correlationId?: string;
+
   @ApiPropertyOptional({ enum: Object.values(OrderStatus) })
   @IsOptional() @IsIn(Object.values(OrderStatus)) status?: OrderStatus;
 

@@ -44,7 +44,11 @@ export class OrdersController {
   @Get()
   async list(@Query() query: ListOrdersQuery) {
     const orders = await this.dataSource.getRepository(OrderRecord).find({
-      where: { ...(query.customerId && { customerId: query.customerId }), ...(query.status && { status: query.status }) },
+      where: {
+        ...(query.customerId && { customerId: query.customerId }),
+        ...(query.status && { status: query.status }),
+        ...(query.correlationId && { correlationId: query.correlationId }),
+      },
       order: { createdAt: 'DESC' },
       take: query.limit,
     });

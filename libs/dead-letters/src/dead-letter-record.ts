@@ -10,6 +10,8 @@ export interface DeadLetterRecord {
   topic: string;
   partition: number;
   offset: string;
+  /** When Kafka stored it (epoch milliseconds, as a string). */
+  timestamp: string;
   /** Original key and value, byte for byte as the consumer received them. */
   key: Buffer | null;
   value: Buffer | null;
@@ -37,6 +39,7 @@ export function toDeadLetterRecord(message: ConsumedMessage): DeadLetterRecord {
     topic: message.topic,
     partition: message.partition,
     offset: message.offset,
+    timestamp: message.timestamp,
     key: message.key,
     value: message.value,
     headers: h,
@@ -51,6 +54,22 @@ export function toDeadLetterRecord(message: ConsumedMessage): DeadLetterRecord {
     eventId: eventIdOf(message.value) ?? h['event-id'] ?? null,
     replayedFrom: h[REPLAYED_FROM_HEADER] ?? null,
   };
+}
+
+/** A dead letter's name everywhere (console, `npm run dlq`, replayed messages): `<dlq topic>/<partition>@<offset>`. */
+export function deadLetterId(record: Pick<DeadLetterRecord, 'topic' | 'partition' | 'offset'>): string {
+  return `${record.topic}/${record.partition}@${record.offset}`;
+}
+
+/** The value for people: pretty-printed JSON, or the raw text when it is not JSON. */
+export function valueText(value: Buffer | null): { json: boolean; text: string } {
+  if (!value) return { json: false, text: '' };
+  const raw = value.toString('utf8');
+  try {
+    return { json: true, text: JSON.stringify(JSON.parse(raw), null, 2) };
+  } catch {
+    return { json: false, text: raw };
+  }
 }
 
 function eventIdOf(value: Buffer | null): string | null {

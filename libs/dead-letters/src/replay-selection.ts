@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '@lib/kafka';
-import { DeadLetterRecord, REPLAYED_FROM_HEADER } from './dead-letter-record';
+import { DeadLetterRecord, deadLetterId, REPLAYED_FROM_HEADER } from './dead-letter-record';
 
 /** Which dead letters to replay: those of one event id, or all that can be replayed. */
 export type ReplaySelection = { id: string } | { all: true };
@@ -67,7 +67,7 @@ export function replayMessage(record: DeadLetterRecord): OutgoingMessage {
   for (const [name, value] of Object.entries(record.headers)) {
     if (!name.startsWith('dlq-')) headers[name] = value;
   }
-  headers[REPLAYED_FROM_HEADER] = `${record.topic}/${record.partition}@${record.offset}`;
+  headers[REPLAYED_FROM_HEADER] = deadLetterId(record);
   return {
     topic: record.originalTopic,
     key: record.key ? record.key.toString('utf8') : null,

@@ -1,9 +1,18 @@
 import type { ConsumedMessage } from '@lib/kafka';
 import { DeadLetterHeaders } from '@lib/messaging/dead-letter';
-import { parseDlqArgs } from './cli-args';
-import { REPLAYED_FROM_HEADER, toDeadLetterRecord } from './dead-letter-record';
-import { formatDeadLetter, formatDeadLetterList } from './format';
-import { replayMessage, selectForReplay } from './replay-selection';
+import {
+  DeadLetterAction,
+  deadLetterId,
+  failedAtOf,
+  formatDeadLetter,
+  formatDeadLetterList,
+  matchesFilter,
+  REPLAYED_FROM_HEADER,
+  replayMessage,
+  selectForReplay,
+  toDeadLetterRecord,
+  valueText,
+} from '../src';
 
 const EVENT_ID = '0b8e6f7a-3c2d-4e1f-9a8b-7c6d5e4f3a21';
 
@@ -94,7 +103,11 @@ describe('choosing what to replay', () => {
     deadLetter({ offset: '11', value: Buffer.from(JSON.stringify({ id: other })), extraHeaders: { 'event-id': other } }),
     // The same event dead-lettered again later (replayed before its cause was fixed).
     deadLetter({ offset: '12', extraHeaders: { [DeadLetterHeaders.FailedAt]: '2026-11-22T11:00:00.000Z' } }),
-    deadLetter({ offset: '13', value: Buffer.from('not json'), headers: { [DeadLetterHeaders.ErrorKind]: 'not_json', [DeadLetterHeaders.OriginalTopic]: 'order.created' } }),
+    deadLetter({
+      offset: '13',
+      value: Buffer.from('not json'),
+      headers: { [DeadLetterHeaders.ErrorKind]: 'not_json', [DeadLetterHeaders.OriginalTopic]: 'order.created' },
+    }),
   ].map(toDeadLetterRecord);
 
   it('--id picks the latest dead letter of that event only', () => {
@@ -132,28 +145,36 @@ describe('the replayed message', () => {
   });
 });
 
-describe('dlq arguments', () => {
-  it('parses list and replay', () => {
-    expect(parseDlqArgs(['list', 'payment'])).toEqual({ command: 'list', app: 'payment', group: undefined });
-    expect(parseDlqArgs(['replay', 'order', '--id', EVENT_ID])).toEqual({ command: 'replay', app: 'order', selection: { id: EVENT_ID }, group: undefined, dryRun: false });
-    expect(parseDlqArgs(['replay', 'notification', '--all', '--dry-run', '--group', 'g'])).toEqual({
-      command: 'replay',
-      app: 'notification',
-      selection: { all: true },
-      group: 'g',
-      dryRun: true,
-    });
+describe('naming, times and values of a dead letter', () => {
+  it('names a dead letter by its place in the dead-letter topic', () => {
+    expect(deadLetterId(toDeadLetterRecord(deadLetter()))).toBe('payment.dlq/2@17');
   });
 
-  it.each([
-    [[], 'missing command'],
-    [['show', 'payment'], 'unknown command "show"'],
-    [['list', 'shipping'], 'unknown app "shipping"'],
-    [['replay', 'payment'], 'exactly one of --id'],
-    [['replay', 'payment', '--id', EVENT_ID, '--all'], 'exactly one of --id'],
-    [['replay', 'payment', '--id'], '--id needs a value'],
-    [['list', 'payment', '--all'], 'unexpected argument "--all"'],
-  ])('rejects %j', (argv, message) => {
-    expect(() => parseDlqArgs(argv)).toThrow(message);
+  it('takes the failure time from dlq-failed-at, else from the record timestamp, and filters by it', () => {
+    const record = toDeadLetterRecord(deadLetter());
+    expect(failedAtOf(record).toISOString()).toBe('2026-11-22T10:00:01.000Z');
+    const typedByHand = toDeadLetterRecord(deadLetter({ timestamp: String(Date.parse('2026-11-22T09:00:00Z')), headers: {} }));
+    expect(failedAtOf(typedByHand).toISOString()).toBe('2026-11-22T09:00:00.000Z');
+    expect(matchesFilter(record, { since: new Date('2026-11-22T10:00:00Z') })).toBe(true);
+    expect(matchesFilter(typedByHand, { since: new Date('2026-11-22T10:00:00Z') })).toBe(false);
+    expect(matchesFilter(record, { group: 'order' })).toBe(false);
+  });
+
+  it('pretty-prints a JSON value and keeps any other value as raw text', () => {
+    expect(valueText(Buffer.from('{"a":{"b":1}}'))).toEqual({ json: true, text: '{\n  "a": {\n    "b": 1\n  }\n}' });
+    expect(valueText(Buffer.from('not json'))).toEqual({ json: false, text: 'not json' });
+    expect(valueText(null)).toEqual({ json: false, text: '' });
+  });
+
+  it('shows what the console recorded for each letter and counts the waiting ones', () => {
+    const records = [deadLetter(), deadLetter({ offset: '18' }), deadLetter({ offset: '19' })].map(toDeadLetterRecord);
+    const actions = new Map<string, DeadLetterAction>([
+      ['payment.dlq/2@17', { letterId: 'payment.dlq/2@17', action: 'replayed', operator: 'ops', note: 'order exists now', at: '2026-11-22T11:00:00.000Z' }],
+      ['payment.dlq/2@18', { letterId: 'payment.dlq/2@18', action: 'discarded', operator: 'ops', note: null, at: '2026-11-22T11:01:00.000Z' }],
+    ]);
+    const text = formatDeadLetterList('payment.dlq', records, actions);
+    expect(text).toContain('  replayed by ops at 2026-11-22T11:00:00.000Z: order exists now');
+    expect(text).toContain('  discarded by ops at 2026-11-22T11:01:00.000Z');
+    expect(text.split('\n').pop()).toBe('payment.dlq: 3 dead letters (handler_error 3); waiting 1, replayed 1, discarded 1');
   });
 });
