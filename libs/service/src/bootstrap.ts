@@ -1,7 +1,7 @@
 import { connectEventsTransport, KafkaEventsTransport } from '@lib/messaging';
 import { ContextLogger } from '@lib/logging';
 import { httpTracingMiddleware, initTracing, tracesUrl } from '@lib/tracing';
-import { BadRequestException, INestApplication, Type, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, INestApplication, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
@@ -89,11 +89,37 @@ function serveOpenApi(app: INestApplication, name: string): void {
  * problem with its path, e.g. `items.0.quantity must not be greater than 1000`.
  */
 function requestValidation(): ValidationPipe {
-  return new ValidationPipe({
+  return new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
     exceptionFactory: (errors) => new BadRequestException({ statusCode: 400, error: 'Bad Request', message: flatten(errors) }),
+  });
+}
+
+/**
+ * Keys that reach prototypes when copied: `JSON.parse` makes them ordinary own
+ * properties, and class-transformer then skips them silently instead of the
+ * whitelist reporting them. They count as unknown fields, at any depth.
+ */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const found = prototypeKeys(value);
+    if (found.length) {
+      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: found.map((path) => `property ${path} should not exist`) });
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+function prototypeKeys(value: unknown, prefix = '', depth = 0): string[] {
+  if (value === null || typeof value !== 'object' || depth > 32) return [];
+  return Object.keys(value).flatMap((key) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const own = PROTOTYPE_KEYS.includes(key) ? [path] : [];
+    return [...own, ...prototypeKeys((value as Record<string, unknown>)[key], path, depth + 1)];
   });
 }
 
