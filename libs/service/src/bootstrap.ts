@@ -13,7 +13,7 @@ import { InvalidConfigError, validateEnv } from './config/validate-env';
 import { correlationMiddleware } from './http/correlation';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { ServiceMetrics } from './metrics/service-metrics';
-import { runMigrationsExclusively } from './database';
+import { migrateSchema } from './database';
 import { ServiceDefinition } from './service-definition';
 import { ServiceRootModule } from './service.module';
 
@@ -58,7 +58,13 @@ export async function bootstrapService<E extends CommonEnv>(
   app.use(httpMetricsMiddleware(app.get(ServiceMetrics)));
   app.useGlobalPipes(requestValidation());
 
-  const applied = await runMigrationsExclusively(app.get(DataSource));
+  let applied: string[];
+  try {
+    applied = await migrateSchema(app.get(DataSource), definition, definition.migrationDatabaseUrl?.(env) ?? definition.databaseUrl(env));
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
   connectEventsTransport(app, app.get(KafkaEventsTransport));

@@ -35,7 +35,15 @@ export class NotificationEnv extends CommonEnv {
 
   @IsString()
   @Matches(/^postgres(ql)?:\/\//, { message: 'NOTIFICATION_DATABASE_URL must be a postgres:// URL' })
-  NOTIFICATION_DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/notifications';
+  NOTIFICATION_DATABASE_URL: string = 'postgres://notification_app:notification_app@127.0.0.1:5432/notifications';
+
+  /**
+   * The role that owns the schema and runs the migrations. Empty: the owner
+   * role's default URL while NOTIFICATION_DATABASE_URL is the default, else
+   * NOTIFICATION_DATABASE_URL itself (one URL for both).
+   */
+  @Matches(/^(postgres(ql)?:\/\/\S+)?$/, { message: 'NOTIFICATION_MIGRATION_DATABASE_URL must be empty or a postgres:// URL' })
+  NOTIFICATION_MIGRATION_DATABASE_URL: string = '';
 
   /** When set, notifications are also POSTed here as JSON (the webhook channel). */
   @IsOptional()
