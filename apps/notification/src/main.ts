@@ -1,9 +1,10 @@
 import 'reflect-metadata';
+import { maskSecrets } from '@lib/logging';
 import { bootstrapService } from '@lib/service';
 import { notificationService } from './notification.definition';
 import { NotificationModule } from './notification.module';
 
 void bootstrapService(NotificationModule, notificationService).catch((error: Error) => {
-  process.stderr.write(`notification failed to start: ${error.message}\n`);
+  process.stderr.write(`notification failed to start: ${maskSecrets(error.message)}\n`);
   process.exit(1);
 });

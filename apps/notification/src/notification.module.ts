@@ -23,7 +23,7 @@ import { NotificationQueue } from './notifications/infrastructure/notification-q
       useFactory: (env: NotificationEnv): NotificationChannel[] => [
         new LogChannel(),
         ...(env.NOTIFICATION_WEBHOOK_URL
-          ? [new WebhookChannel(env.NOTIFICATION_WEBHOOK_URL, env.NOTIFICATION_WEBHOOK_TIMEOUT_MS, env.NOTIFICATION_WEBHOOK_RETRIES)]
+          ? [new WebhookChannel({ url: env.NOTIFICATION_WEBHOOK_URL, timeoutMs: env.NOTIFICATION_WEBHOOK_TIMEOUT_MS, retries: env.NOTIFICATION_WEBHOOK_RETRIES })]
           : []),
       ],
       inject: [SERVICE_ENV],

@@ -249,6 +249,9 @@ describe('notification app', () => {
     });
     expect(letter.headers['dlq-original-offset']).toMatch(/^\d+$/);
     expect(letter.headers['dlq-error-message']).toContain('webhook answered 500');
+    // The URL's path may be a token (Slack-style): the header names the receiver by scheme and host only.
+    expect(letter.headers['dlq-error-message']).toContain(new URL(webhook.url).origin);
+    expect(letter.headers['dlq-error-message']).not.toContain('/hooks/orders');
     expect(JSON.parse(letter.value!.toString())).toEqual(cancelled);
     // 3 delivery attempts x (1 try + 2 retries). Channels are delivered independently: the log channel's
     // notification was delivered and stays; the webhook's is gone with the event's inbox row, so the

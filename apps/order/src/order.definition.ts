@@ -1,4 +1,4 @@
-import { ServiceDefinition } from '@lib/service';
+import { migrationUrl, ServiceDefinition } from '@lib/service';
 import { OrderEnv } from './config/order.env';
 import { CreateOrders1732250000100 } from './migrations/1732250000100-create-orders';
 import { OrderRecord } from './orders/infrastructure/order.record';
@@ -8,6 +8,11 @@ export const orderService: ServiceDefinition<OrderEnv> = {
   env: OrderEnv,
   port: (env) => env.ORDER_PORT,
   databaseUrl: (env) => env.ORDER_DATABASE_URL,
+  migrationDatabaseUrl: (env) =>
+    migrationUrl(env.ORDER_DATABASE_URL, env.ORDER_MIGRATION_DATABASE_URL, {
+      runtime: new OrderEnv().ORDER_DATABASE_URL,
+      owner: 'postgres://order_owner:order_owner@127.0.0.1:5432/orders',
+    }),
   entities: [OrderRecord],
   migrations: [CreateOrders1732250000100],
   publishes: true,

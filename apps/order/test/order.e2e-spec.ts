@@ -1,6 +1,6 @@
 import { deadLetterTopic, EventHeaders, Topics } from '@lib/events';
 import { EventProducer, eventually, HttpClient, InProcessApp, paymentCompleted, paymentFailed, privateBroker, startSystem, System, TopicRecorder } from '@lib/testing';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { orderService } from '../src/order.definition';
 import { OrderModule } from '../src/order.module';
@@ -90,6 +90,48 @@ describe('order app', () => {
     expect(response.body.message.join(' ')).toContain(field);
     expect(JSON.stringify(response.body)).not.toMatch(/at \w+ \(|\.ts:\d+/);
     expect(await orderCount()).toBe(before);
+  });
+
+  it.each([
+    ['a total beyond the safe integer range', { ...validOrder(), items: [{ sku: 'A', quantity: 1000, unitPrice: Number.MAX_SAFE_INTEGER }] }, 'items'],
+    ['a NUL character in customerId', { ...validOrder(), customerId: 'c-\u0000-1' }, 'customerId'],
+    ['a NUL character in a sku', { ...validOrder(), items: [{ sku: 'A\u0000B', quantity: 1, unitPrice: 1 }] }, 'items.0.sku'],
+  ])('answers 400 naming the problem for %s (once a 500), and writes nothing', async (_what, body, field) => {
+    const before = await orderCount();
+    const response = await http.post('/orders').send(body).expect(400);
+    expect(response.body.message.join(' ')).toContain(field);
+    expect(await orderCount()).toBe(before);
+  });
+
+  it.each([
+    ['__proto__', '{"customerId":"c-1","currency":"EUR","items":[{"sku":"A","quantity":1,"unitPrice":1}],"__proto__":{"isAdmin":true}}'],
+    ['constructor', '{"customerId":"c-1","currency":"EUR","items":[{"sku":"A","quantity":1,"unitPrice":1}],"constructor":{"prototype":{}}}'],
+    ['a nested __proto__', '{"customerId":"c-1","currency":"EUR","items":[{"sku":"A","quantity":1,"unitPrice":1,"__proto__":{"x":1}}]}'],
+  ])('treats a %s key as an unknown field: 400 naming it, nothing written', async (key, raw) => {
+    const before = await orderCount();
+    const response = await http.post('/orders').set('content-type', 'application/json').send(raw).expect(400);
+    expect(response.body.message.join(' ')).toContain(key.replace('a nested ', ''));
+    expect(await orderCount()).toBe(before);
+  });
+
+  it.each([
+    ['4 KB long', randomBytes(2048).toString('hex')],
+    ['256 characters long', 'k'.repeat(256)],
+    ['holding a control character (tab)', 'key\tx'],
+    ['holding a non-ASCII character', 'schlüssel'],
+  ])('answers 400 to an Idempotency-Key %s (1..255 printable characters), and writes nothing', async (_what, key) => {
+    const before = await orderCount();
+    const response = await http.post('/orders').set('Idempotency-Key', key).send(validOrder()).expect(400);
+    expect(String(response.body.message)).toContain('Idempotency-Key');
+    expect(await orderCount()).toBe(before);
+  });
+
+  it('takes an Idempotency-Key of exactly 255 printable characters', async () => {
+    await http.post('/orders').set('Idempotency-Key', `${randomUUID()}~`.padEnd(255, 'k')).send(validOrder()).expect(201);
+  });
+
+  it('answers 400 to a NUL character in the customerId filter of GET /orders', async () => {
+    await http.get('/orders').query({ customerId: 'c\u0000' }).expect(400);
   });
 
   it('answers 400 to malformed JSON and 413 to a 2 MB body, without a stack trace', async () => {

@@ -1,4 +1,4 @@
-import { ServiceDefinition } from '@lib/service';
+import { migrationUrl, ServiceDefinition } from '@lib/service';
 import { PaymentEnv } from './config/payment.env';
 import { CreatePayments1732250000200 } from './migrations/1732250000200-create-payments';
 import { PaymentRecord } from './payments/infrastructure/payment.record';
@@ -8,6 +8,11 @@ export const paymentService: ServiceDefinition<PaymentEnv> = {
   env: PaymentEnv,
   port: (env) => env.PAYMENT_PORT,
   databaseUrl: (env) => env.PAYMENT_DATABASE_URL,
+  migrationDatabaseUrl: (env) =>
+    migrationUrl(env.PAYMENT_DATABASE_URL, env.PAYMENT_MIGRATION_DATABASE_URL, {
+      runtime: new PaymentEnv().PAYMENT_DATABASE_URL,
+      owner: 'postgres://payment_owner:payment_owner@127.0.0.1:5432/payments',
+    }),
   entities: [PaymentRecord],
   migrations: [CreatePayments1732250000200],
   publishes: true,

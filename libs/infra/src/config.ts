@@ -4,15 +4,37 @@ import type { KafkaConnectionOptions } from '@lib/kafka/kafka-config';
 /** Defaults documented in docs/infrastructure.md and .env.example. */
 export const DEFAULT_KAFKA_BROKERS = 'localhost:9092';
 export const DEFAULT_TOPIC_PARTITIONS = 6;
+/** Runtime URLs: each app's role that may only read and write rows (the apps' config classes have the same defaults). */
 export const DEFAULT_DATABASE_URLS = {
-  ORDER_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orders',
-  PAYMENT_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/payments',
-  NOTIFICATION_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/notifications',
-  /** The ops console's own database (dead letters it read, operator actions). */
+  ORDER_DATABASE_URL: 'postgres://order_app:order_app@127.0.0.1:5432/orders',
+  PAYMENT_DATABASE_URL: 'postgres://payment_app:payment_app@127.0.0.1:5432/payments',
+  NOTIFICATION_DATABASE_URL: 'postgres://notification_app:notification_app@127.0.0.1:5432/notifications',
+  /** The ops console's own database (dead letters it read, operator actions); an operator's tool, one role. */
+  CONSOLE_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/console',
+} as const;
+
+/** Migration URLs: each app's role that owns its schema, used while the runtime URL is the default one. */
+export const DEFAULT_MIGRATION_DATABASE_URLS = {
+  ORDER_DATABASE_URL: 'postgres://order_owner:order_owner@127.0.0.1:5432/orders',
+  PAYMENT_DATABASE_URL: 'postgres://payment_owner:payment_owner@127.0.0.1:5432/payments',
+  NOTIFICATION_DATABASE_URL: 'postgres://notification_owner:notification_owner@127.0.0.1:5432/notifications',
   CONSOLE_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/console',
 } as const;
 
 export type DatabaseUrlVar = keyof typeof DEFAULT_DATABASE_URLS;
+
+/**
+ * The migration URL of an app (`ORDER_MIGRATION_DATABASE_URL` for
+ * `ORDER_DATABASE_URL`): as set; else the owner role's default URL while the
+ * runtime URL is the default; else the runtime URL itself (one URL for both,
+ * e.g. a superuser on a laptop). The apps apply the same rule.
+ */
+export function migrationDatabaseUrl(variable: DatabaseUrlVar, env: NodeJS.ProcessEnv = process.env): string {
+  const given = env[variable.replace('_DATABASE_URL', '_MIGRATION_DATABASE_URL')]?.trim();
+  if (given) return given;
+  const runtime = databaseUrls(env)[variable];
+  return runtime === DEFAULT_DATABASE_URLS[variable] ? DEFAULT_MIGRATION_DATABASE_URLS[variable] : runtime;
+}
 
 /** `KAFKA_BROKERS` (comma separated), default `localhost:9092`. */
 export function kafkaBrokers(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -41,6 +41,8 @@ export { InfraError, isPidAlive } from './util';
 export type { Logger } from './util';
 export { REPO_ROOT } from './paths';
 export * from './poll';
+export * from './database-roles';
+export { migrationDatabaseUrl, DEFAULT_MIGRATION_DATABASE_URLS } from './config';
 export * from './node-process';
 export * from './app-process';
 

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { Client } from 'pg';
-import { databaseUrls } from './config';
+import { DatabaseUrlVar, databaseUrls, migrationDatabaseUrl } from './config';
+import { adminUrlFor, ensureAppRoles } from './database-roles';
 import { InfraError, Logger, commandExists, consoleLogger, isPortOpen, sleep } from './util';
 
 interface ParsedDbUrl {
@@ -128,7 +129,8 @@ export async function ensureDatabases(opts: { urls?: string[]; log?: Logger } = 
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
-        if (await createDatabase(url)) {
+        // As the superuser: the app's own roles may not create databases.
+        if (await createDatabase(adminUrlFor(url))) {
           const { database } = parseDatabaseUrl(url);
           created.push(database);
           log(`postgres: created database ${database}`);
@@ -141,6 +143,12 @@ export async function ensureDatabases(opts: { urls?: string[]; log?: Logger } = 
         }
         await sleep(250);
       }
+    }
+  }
+  if (!opts.urls) {
+    // The default set: each app's migration role and runtime role (issue 13).
+    for (const variable of Object.keys(databaseUrls()) as DatabaseUrlVar[]) {
+      await ensureAppRoles({ runtimeUrl: databaseUrls()[variable], migrationUrl: migrationDatabaseUrl(variable) }, { log });
     }
   }
   return created;

@@ -1,5 +1,6 @@
 import { ConsoleLogger, ConsoleLoggerOptions, LogLevel } from '@nestjs/common';
 import { currentLogContext } from './log-context';
+import { maskLogArgument, maskSecrets } from './redact';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -8,6 +9,8 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
  * (correlationId, eventId, topic, orderId) on every line:
  * - `json`: one JSON object per line — `{"level":"log","service":"order","correlationId":…,"message":…}`;
  * - `pretty`: Nest's human format with the context after the logger name.
+ * Credentials inside URLs are masked in every message and stack trace
+ * ({@link maskSecrets}), whoever logs them (the app, Nest, kafkajs, TypeORM).
  */
 export class ContextLogger extends ConsoleLogger {
   constructor(
@@ -17,6 +20,14 @@ export class ContextLogger extends ConsoleLogger {
     options: ConsoleLoggerOptions = {},
   ) {
     super(service, { json: format === 'json', logLevels: LEVELS.slice(0, LEVELS.indexOf(level as LogLevel) + 1), ...options });
+  }
+
+  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel, writeStreamType?: 'stdout' | 'stderr', errorStack?: unknown): void {
+    super.printMessages(messages.map(maskLogArgument), context, logLevel, writeStreamType, typeof errorStack === 'string' ? maskSecrets(errorStack) : errorStack);
+  }
+
+  protected override printStackTrace(stack: string): void {
+    super.printStackTrace(stack && maskSecrets(stack));
   }
 
   protected override getJsonLogObject(message: unknown, options: Parameters<ConsoleLogger['getJsonLogObject']>[1]) {

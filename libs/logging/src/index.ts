@@ -1,2 +1,3 @@
 export * from './log-context';
 export * from './context-logger';
+export * from './redact';

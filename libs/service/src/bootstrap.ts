@@ -1,7 +1,7 @@
 import { connectEventsTransport, KafkaEventsTransport } from '@lib/messaging';
 import { ContextLogger } from '@lib/logging';
 import { httpTracingMiddleware, initTracing, tracesUrl } from '@lib/tracing';
-import { BadRequestException, INestApplication, Type, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, INestApplication, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { InvalidConfigError, validateEnv } from './config/validate-env';
 import { correlationMiddleware } from './http/correlation';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { ServiceMetrics } from './metrics/service-metrics';
-import { runMigrationsExclusively } from './database';
+import { migrateSchema } from './database';
 import { ServiceDefinition } from './service-definition';
 import { ServiceRootModule } from './service.module';
 
@@ -58,7 +58,13 @@ export async function bootstrapService<E extends CommonEnv>(
   app.use(httpMetricsMiddleware(app.get(ServiceMetrics)));
   app.useGlobalPipes(requestValidation());
 
-  const applied = await runMigrationsExclusively(app.get(DataSource));
+  let applied: string[];
+  try {
+    applied = await migrateSchema(app.get(DataSource), definition, definition.migrationDatabaseUrl?.(env) ?? definition.databaseUrl(env));
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
   connectEventsTransport(app, app.get(KafkaEventsTransport));
@@ -89,11 +95,37 @@ function serveOpenApi(app: INestApplication, name: string): void {
  * problem with its path, e.g. `items.0.quantity must not be greater than 1000`.
  */
 function requestValidation(): ValidationPipe {
-  return new ValidationPipe({
+  return new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
     exceptionFactory: (errors) => new BadRequestException({ statusCode: 400, error: 'Bad Request', message: flatten(errors) }),
+  });
+}
+
+/**
+ * Keys that reach prototypes when copied: `JSON.parse` makes them ordinary own
+ * properties, and class-transformer then skips them silently instead of the
+ * whitelist reporting them. They count as unknown fields, at any depth.
+ */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const found = prototypeKeys(value);
+    if (found.length) {
+      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: found.map((path) => `property ${path} should not exist`) });
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+function prototypeKeys(value: unknown, prefix = '', depth = 0): string[] {
+  if (value === null || typeof value !== 'object' || depth > 32) return [];
+  return Object.keys(value).flatMap((key) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const own = PROTOTYPE_KEYS.includes(key) ? [path] : [];
+    return [...own, ...prototypeKeys((value as Record<string, unknown>)[key], path, depth + 1)];
   });
 }
 

@@ -9,6 +9,8 @@ export interface ServiceDefinition<E extends CommonEnv = CommonEnv> {
   env: new () => E;
   port(env: E): number;
   databaseUrl(env: E): string;
+  /** The URL migrations run with: a role that owns the schema (see {@link migrationUrl}). */
+  migrationDatabaseUrl?(env: E): string;
   /** TypeORM entities of the app. */
   entities: Function[];
   /** The app's own migrations; the outbox and inbox tables are added for every app. */
@@ -20,6 +22,16 @@ export interface ServiceDefinition<E extends CommonEnv = CommonEnv> {
 /** Every migration of an app's database, in order: the outbox (apps that publish), the inbox, then the app's own. */
 export function serviceMigrations(definition: Pick<ServiceDefinition, 'publishes' | 'migrations'>): Function[] {
   return [...(definition.publishes ? [CreateOutbox1732250000000] : []), CreateInbox1732250000001, ...definition.migrations];
+}
+
+/**
+ * The migration URL: as given; else the owner role's default while the
+ * runtime URL is the default one; else the runtime URL (one URL for both).
+ * libs/infra's `migrationDatabaseUrl` applies the same rule for infra:up.
+ */
+export function migrationUrl(runtime: string, given: string | undefined, defaults: { runtime: string; owner: string }): string {
+  if (given) return given;
+  return runtime === defaults.runtime ? defaults.owner : runtime;
 }
 
 /** Injection tokens of the service kit. */

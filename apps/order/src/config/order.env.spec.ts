@@ -49,4 +49,14 @@ describe('the order app configuration, read by validateEnv', () => {
   it('ignores variables it does not know (the rest of the environment)', () => {
     expect(() => validateEnv(OrderEnv, { PATH: '/usr/bin', SOMETHING_ELSE: 'x' })).not.toThrow();
   });
+
+  it.each([
+    [{ ORDER_DATABASE_URL: 'postgress://order_app:hunter2@db:5432/orders' }, 'ORDER_DATABASE_URL', 'postgress://order_app:***@db:5432/orders'],
+    [{ ORDER_DATABASE_URL: 'mysql://db/orders?password=hunter2' }, 'ORDER_DATABASE_URL', 'mysql://db/orders?password=***'],
+  ])('names the variable but masks the password of a bad URL (%o)', (env, variable, masked) => {
+    const error = thrown(() => validateEnv(OrderEnv, env));
+    expect(error.message).toContain(variable);
+    expect(error.message).toContain(masked);
+    expect(error.message).not.toContain('hunter2');
+  });
 });

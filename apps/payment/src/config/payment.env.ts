@@ -8,7 +8,15 @@ export class PaymentEnv extends CommonEnv {
 
   @IsString()
   @Matches(/^postgres(ql)?:\/\//, { message: 'PAYMENT_DATABASE_URL must be a postgres:// URL' })
-  PAYMENT_DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/payments';
+  PAYMENT_DATABASE_URL: string = 'postgres://payment_app:payment_app@127.0.0.1:5432/payments';
+
+  /**
+   * The role that owns the schema and runs the migrations. Empty: the owner
+   * role's default URL while PAYMENT_DATABASE_URL is the default, else
+   * PAYMENT_DATABASE_URL itself (one URL for both).
+   */
+  @Matches(/^(postgres(ql)?:\/\/\S+)?$/, { message: 'PAYMENT_MIGRATION_DATABASE_URL must be empty or a postgres:// URL' })
+  PAYMENT_MIGRATION_DATABASE_URL: string = '';
 
   /** Orders whose total exceeds this (minor units) are declined with `limit_exceeded`. */
   @IsInt() @Min(0) PAYMENT_MAX_AMOUNT: number = 100000;

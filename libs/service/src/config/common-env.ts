@@ -12,7 +12,8 @@ const toList = (params: Raw) => {
   const v = raw(params);
   return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
 };
-const toBool = (params: Raw) => {
+/** `true`/`1`/`yes` (any case) → true; for boolean variables of the apps' config classes. */
+export const toBool = (params: Raw) => {
   const v = raw(params);
   return typeof v === 'string' ? ['1', 'true', 'yes'].includes(v.toLowerCase()) : v;
 };

@@ -1,3 +1,4 @@
+import { maskSecrets } from '@lib/logging';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 
@@ -41,5 +42,19 @@ function describe(error: ValidationError, env: Record<string, unknown>): string 
   const constraint = key ? constraints[key] : `${error.property} is invalid`;
   const given = env[error.property];
   if (given === undefined) return `${constraint} (not set)`;
-  return `${constraint} (got ${JSON.stringify(typeof given === 'string' ? given : JSON.stringify(given))})`;
+  return `${constraint} (got ${JSON.stringify(shown(error.property, typeof given === 'string' ? given : JSON.stringify(given)))})`;
+}
+
+/**
+ * A bad value as a config error may repeat it: passwords and tokens not at
+ * all, webhook URLs (a token in the path) as scheme and host, any other URL
+ * with its credentials masked.
+ */
+export function shown(variable: string, value: string): string {
+  if (/PASSWORD|SECRET|TOKEN/.test(variable)) return '***';
+  if (/WEBHOOK/.test(variable)) {
+    const origin = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/?#]*@)?([^/?#]*)/i.exec(value);
+    return origin ? `${origin[1]}${origin[2]}/…` : '***';
+  }
+  return maskSecrets(value);
 }

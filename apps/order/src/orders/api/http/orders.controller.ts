@@ -1,5 +1,5 @@
 import { CorrelationId } from '@lib/service';
-import { Body, ConflictException, Controller, Get, Headers, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, Headers, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { IdempotencyConflictError } from '../../domain/order';
@@ -25,7 +25,7 @@ export class OrdersController {
     @Res({ passthrough: true }) res: Response,
   ) {
     try {
-      const { order, created } = await this.placeOrder.execute({ ...body, correlationId, idempotencyKey: idempotencyKey || undefined });
+      const { order, created } = await this.placeOrder.execute({ ...body, correlationId, idempotencyKey: checkedIdempotencyKey(idempotencyKey) });
       if (!created) res.status(200);
       return toResponse(order);
     } catch (error) {
@@ -54,6 +54,22 @@ export class OrdersController {
     });
     return { items: orders.map(toResponse), limit: query.limit };
   }
+}
+
+/** Most characters an Idempotency-Key may have; a longer one was a 500 (the unique index refuses it). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** 1..255 printable ASCII characters (space to tilde), or no header at all. */
+function checkedIdempotencyKey(key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x20-\x7e]+$/.test(key)) {
+    throw new BadRequestException({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: [`Idempotency-Key must be 1..${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters (got ${key.length} characters)`],
+    });
+  }
+  return key;
 }
 
 function toResponse(order: OrderRecord) {
