@@ -91,6 +91,10 @@ export class ConsumerPipeline {
             this.steps.status.waitFor(decision.what, `${event.type} ${event.id}`);
             if (!(await pause(this.steps.waitMs, control))) return 'abort';
             continue;
+          case 'requeue':
+            // A conflict of this message alone: pause only its partition, count nothing against it.
+            this.log.warn(`${event.type} ${event.id} will be tried again in ${decision.inMs} ms, attempt not counted (${decision.why})`);
+            return { retryInMs: decision.inMs };
           case 'retry':
             this.steps.status.record(message.topic, 'retried');
             this.log.warn(`${event.type} ${event.id} failed (attempt ${attempt}/${this.steps.retry.options.maxAttempts}), retrying in ${decision.inMs} ms: ${describeError(error)}`);

@@ -23,11 +23,15 @@ export class DependencyUnavailableError extends Error {
  * - `wait`: not the message's fault (a dependency is down). No attempt is
  *   counted, nothing is dead-lettered, no offset committed; the same message
  *   is tried again every `maxRetryBackoffMs` while readiness reports the wait.
+ * - `requeue`: not the message's fault either, but a conflict of this one
+ *   message (a lock it waited for too long, a serialization failure, a
+ *   deadlock, a statement cancelled): try it again after a backoff with only
+ *   its partition paused, no attempt counted, the other partitions flowing.
  * - `retry`: count the attempt and try again after a backoff (only this
  *   partition is paused); when the attempts are spent, dead-letter it.
  * - `dead_letter`: to the dead-letter topic at once; retrying cannot help.
  */
-export type FailureDecision = 'wait' | 'retry' | 'dead_letter';
+export type FailureDecision = 'wait' | 'requeue' | 'retry' | 'dead_letter';
 
 /** One class of failure: its name, how to recognise it, and what to do about it. */
 export interface FailureClass {
@@ -46,7 +50,8 @@ export interface FailureClass {
  */
 export const FAILURE_CLASSES: readonly FailureClass[] = [
   { name: 'dependency_unavailable', decision: 'wait', matches: (error) => causes(error).some((e) => e instanceof DependencyUnavailableError) },
-  { name: 'database_unavailable', decision: 'wait', matches: (error) => causes(error).some(isDatabaseConnectionError) },
+  { name: 'database_unavailable', decision: 'wait', matches: (error) => causes(error).some(isDatabaseUnusable) },
+  { name: 'database_contention', decision: 'requeue', matches: (error) => causes(error).some(isDatabaseContention) },
   { name: 'broker_unavailable', decision: 'wait', matches: isBrokerUnavailable },
   // A bug or a business rule (e.g. a payment for an order this service does not have).
   { name: 'handler_error', decision: 'retry', matches: () => true },
@@ -69,17 +74,29 @@ function causes(error: unknown): object[] {
   return chain;
 }
 
-const PG_CONNECTION_CODES = new Set([
+/** The database cannot be used right now, by any message: wait for it (readiness says so). */
+const PG_UNUSABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
   'ENOTFOUND',
   'EHOSTUNREACH',
+  '25006', // read_only_sql_transaction: a standby, or read-only after a failover
+  '53100', // disk_full
+  '53200', // out_of_memory
+  '53300', // too_many_connections
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
-  '53300', // too_many_connections
+]);
+
+/** A conflict of this message's transaction with another: try it again soon, without counting it against the message. */
+const PG_CONTENTION_CODES = new Set([
+  '57014', // query_canceled (statement_timeout)
+  '55P03', // lock_not_available (lock_timeout, NOWAIT)
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
 ]);
 
 const PG_CONNECTION_MESSAGES = [
@@ -91,9 +108,14 @@ const PG_CONNECTION_MESSAGES = [
   'the database system is shutting down',
 ];
 
-/** PostgreSQL unreachable, restarting or out of connections (SQLSTATE class 08 and the codes above). */
-function isDatabaseConnectionError(e: object): boolean {
+/** PostgreSQL unreachable, restarting, read-only, out of disk, memory or connections (SQLSTATE class 08 and the codes above). */
+function isDatabaseUnusable(e: object): boolean {
   const { code, message } = e as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && (PG_CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  if (typeof code === 'string' && (PG_UNUSABLE_CODES.has(code) || code.startsWith('08'))) return true;
   return typeof message === 'string' && PG_CONNECTION_MESSAGES.some((m) => message.includes(m));
+}
+
+function isDatabaseContention(e: object): boolean {
+  const { code } = e as { code?: unknown };
+  return typeof code === 'string' && PG_CONTENTION_CODES.has(code);
 }

@@ -13,6 +13,7 @@ export interface RetryPolicyOptions {
 /** What to do after a failed attempt. */
 export type FailureAction =
   | { action: 'wait'; what: string }
+  | { action: 'requeue'; inMs: number; why: string }
   | { action: 'retry'; inMs: number }
   | { action: 'dead_letter'; reason: DeadLetterReason };
 
@@ -39,6 +40,8 @@ export class RetryPolicy {
     const failure = classifyFailure(error, classes);
     const message = describeError(error);
     if (failure.decision === 'wait') return { action: 'wait', what: message };
+    // Not counted: the first retry delay each time, whatever the attempt.
+    if (failure.decision === 'requeue') return { action: 'requeue', inMs: Math.min(this.options.backoffMs, this.options.maxBackoffMs), why: `${failure.name}: ${message}` };
     if (failure.decision === 'dead_letter') return { action: 'dead_letter', reason: { kind: failure.name, message, attempts: attempt } };
     const inMs = this.nextDelay(attempt);
     return inMs === null ? { action: 'dead_letter', reason: { kind: failure.name, message, attempts: attempt } } : { action: 'retry', inMs };

@@ -11,6 +11,28 @@ describe('failure classes', () => {
     ['a TypeORM error wrapping a terminated connection', { message: 'Query failed', driverError: new Error('Connection terminated unexpectedly') }, 'database_unavailable', 'wait'],
     ['an admin shutdown of PostgreSQL (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), 'database_unavailable', 'wait'],
     ['a connection exception (SQLSTATE class 08)', Object.assign(new Error('connection failure'), { code: '08006' }), 'database_unavailable', 'wait'],
+    ...(
+      [
+        ['25006', 'a database switched read-only (failover)'],
+        ['53100', 'a full disk'],
+        ['53200', 'PostgreSQL out of memory'],
+        ['53300', 'too many connections'],
+        ['57P03', 'a database that cannot accept connections now'],
+      ] as const
+    ).map(([code, what]): [string, unknown, string, FailureClass['decision']] => [
+      `${what} (${code})`,
+      { message: 'Query failed', driverError: Object.assign(new Error(what), { code }) },
+      'database_unavailable',
+      'wait',
+    ]),
+    ...(
+      [
+        ['57014', 'a statement cancelled by statement_timeout'],
+        ['55P03', 'a lock timeout'],
+        ['40001', 'a serialization failure'],
+        ['40P01', 'a deadlock'],
+      ] as const
+    ).map(([code, what]): [string, unknown, string, FailureClass['decision']] => [`${what} (${code})`, Object.assign(new Error(what), { code }), 'database_contention', 'requeue']),
     ['an unreachable broker', kafkaUnreachable, 'broker_unavailable', 'wait'],
     ['a bug', new TypeError("Cannot read properties of undefined (reading 'id')"), 'handler_error', 'retry'],
     ['a business rule', Object.assign(new Error('order 42 does not exist'), { code: 'ORDER_NOT_FOUND' }), 'handler_error', 'retry'],

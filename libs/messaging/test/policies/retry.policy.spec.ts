@@ -18,6 +18,11 @@ describe('RetryPolicy', () => {
     expect(policy.decide(down, 5, FAILURE_CLASSES)).toEqual({ action: 'wait', what: 'payment gateway unavailable: circuit breaker is open' });
   });
 
+  it('requeues a lock timeout after the first delay without spending an attempt, however many were made', () => {
+    const lockTimeout = Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' });
+    expect(policy.decide(lockTimeout, 5, FAILURE_CLASSES)).toEqual({ action: 'requeue', inMs: 200, why: 'database_contention: canceling statement due to lock timeout' });
+  });
+
   it('dead-letters at once a class that says so, with the class as the kind', () => {
     const classes: FailureClass[] = [{ name: 'permanent', decision: 'dead_letter', matches: () => true }];
     expect(policy.decide(new Error('never'), 1, classes)).toEqual({ action: 'dead_letter', reason: { kind: 'permanent', message: 'never', attempts: 1 } });
