@@ -16,6 +16,7 @@ export * from './topic-recorder';
 export * from './dead-letter-recorder';
 export * from './private-kafka';
 export * from './private-postgres';
+export * from './tcp-proxy';
 export { AppProcess, NodeProcess } from '@lib/infra';
 export type { AppProcessOptions, ExitStatus, NodeProcessOptions, Readiness } from '@lib/infra';
 export * from './system/app-instance';
