@@ -27,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { infraUp, kafkaBrokers } from '@lib/infra';
 import { eventHeaders } from '@lib/events';
 import { DurableProducer, ensureTopics, OutgoingMessage } from '@lib/kafka';
-import { CreateOutbox1732250000000, OutboxObserver, OutboxPublisher, OutboxRelay } from '@lib/outbox';
+import { CreateOutbox1732250000000, OutboxRelayLease1732250000002, OutboxObserver, OutboxPublisher, OutboxRelay } from '@lib/outbox';
 import { createTestDatabase, eventually, orderCreated, uniqueName } from '@lib/testing';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   const loadAtStart = os.loadavg()[0];
   await infraUp({ log: () => undefined });
   const db = await createTestDatabase('bench_outbox');
-  const migrations = new DataSource({ type: 'postgres', url: db.url, migrations: [CreateOutbox1732250000000], migrationsRun: true });
+  const migrations = new DataSource({ type: 'postgres', url: db.url, migrations: [CreateOutbox1732250000000, OutboxRelayLease1732250000002], migrationsRun: true });
   await migrations.initialize();
   await migrations.destroy();
   const pool = new Pool({ connectionString: db.url, max: WRITER_CONNECTIONS });

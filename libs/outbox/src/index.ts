@@ -2,3 +2,5 @@ export * from './outbox.migration';
 export * from './outbox-writer';
 export * from './event-publisher';
 export * from './outbox-relay';
+export * from './relay-lease';
+export * from './relay-lease.migration';

@@ -1,5 +1,6 @@
 import { isBrokerUnavailable, OutgoingMessage } from '@lib/kafka';
 import { Client } from 'pg';
+import { RelayLease } from './relay-lease';
 
 /** What the relay needs of a Kafka producer: send a batch, resolve when acknowledged. */
 export interface OutboxPublisher {
@@ -27,8 +28,16 @@ export interface OutboxRelayOptions {
   maxBackoffMs?: number;
   /** How often a stand-by relay tries to become the active one. Default 2000 ms. */
   standbyRetryMs?: number;
-  /** Advisory-lock key that elects the single active relay of a database. */
-  lockKey?: number;
+  /**
+   * How long the active relay's lease lasts after each renewal (ms). The active
+   * relay renews it every round (at least every third of it); one that stops
+   * renewing — frozen, stalled, cut off from its database — loses the
+   * leadership this long after its last renewal. Also the relay connection's
+   * query timeout. Default 15000 ms.
+   */
+  leaseMs?: number;
+  /** Names the lease that elects the single active relay of a database (default `outbox`). */
+  leaseName?: string;
   logger?: OutboxRelayLogger;
   /** Told about publishes and parked rows as they happen (metrics). */
   observer?: OutboxObserver;
@@ -38,6 +47,8 @@ export interface OutboxRelayOptions {
 export interface OutboxObserver {
   onPublished(latenciesMs: readonly number[]): void;
   onParked(): void;
+  /** Rows this relay had published when it found it had lost the lease: the new leader publishes them too (duplicates). */
+  onDeposedLeaderRows?(rows: number): void;
 }
 
 interface OutboxRow {
@@ -58,6 +69,10 @@ export interface OutboxRelayStats {
   publishedTotal: number;
   parkedTotal: number;
   failedPublishesTotal: number;
+  /** Rows published by this relay after it had lost the lease (fenced: not marked published; the new leader publishes them again). */
+  deposedLeaderRowsTotal: number;
+  /** Fencing token of this relay's current leadership, null while it stands by. */
+  leaseEpoch: string | null;
   lastPublishAt: Date | null;
   lastError: string | null;
 }
@@ -68,7 +83,8 @@ export interface OutboxBacklog {
   oldestPendingAgeSeconds: number;
 }
 
-const DEFAULT_LOCK_KEY = 0x0b0c_5e1a; // "outbox relay"
+/** Default lease duration: fail-over within this plus `standbyRetryMs` of the leader's last renewal. */
+export const DEFAULT_RELAY_LEASE_MS = 15_000;
 /** Pages of `batchSize` rows one round reads past rows held back behind a retry. */
 const MAX_PAGES_PER_ROUND = 10;
 const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text AS payload, headers, attempts, next_attempt_at, created_at
@@ -81,9 +97,15 @@ const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text A
  * - **Nothing skipped.** There is no "last seen id" cursor: every round reads
  *   the lowest pending ids, so a row whose transaction commits after a row with
  *   a larger id is simply picked up in a later round.
- * - **Per-key order.** One relay per database is active at a time (session
- *   advisory lock `lockKey`); the others stand by and take over when its
- *   connection ends. The active relay sends rows in id order through an
+ * - **Per-key order.** One relay per database is active at a time: it holds
+ *   a lease row (`outbox_relay_lease`, {@link RelayLease}) that it renews
+ *   every round; the others stand by and take it over when it expires
+ *   (`leaseMs` after the last renewal: a leader that is frozen, stalled or cut
+ *   off loses it) or is released (graceful stop). The lease's epoch fences a
+ *   deposed leader: it checks its lease before each send and marks rows
+ *   published only under its epoch, so its late batch is left to the new
+ *   leader and counted (`deposedLeaderRowsTotal`), at most one batch.
+ *   The active relay sends rows in id order through an
  *   idempotent producer with one request in flight, and holds back the later
  *   rows of a key whose earlier row is waiting for a retry.
  * - **At least once.** Rows are deleted only after the broker acknowledged
@@ -109,7 +131,8 @@ export class OutboxRelay {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly standbyRetryMs: number;
-  private readonly lockKey: number;
+  private readonly leaseMs: number;
+  private readonly lease: RelayLease;
   private readonly logger: OutboxRelayLogger;
 
   private client: Client | null = null;
@@ -124,6 +147,8 @@ export class OutboxRelay {
     publishedTotal: 0,
     parkedTotal: 0,
     failedPublishesTotal: 0,
+    deposedLeaderRowsTotal: 0,
+    leaseEpoch: null,
     lastPublishAt: null,
     lastError: null,
   };
@@ -135,7 +160,8 @@ export class OutboxRelay {
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.standbyRetryMs = options.standbyRetryMs ?? 2000;
-    this.lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
+    this.leaseMs = options.leaseMs ?? DEFAULT_RELAY_LEASE_MS;
+    this.lease = new RelayLease({ durationMs: this.leaseMs, name: options.leaseName });
     this.logger = options.logger ?? { log: () => undefined, warn: console.warn, error: console.error };
   }
 
@@ -145,17 +171,18 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Finishes the batch in flight, releases leadership and closes the connection. */
+  /** Finishes the batch in flight, releases leadership (so a stand-by takes over at once) and closes the connection. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.done();
     await this.loop;
     this.loop = null;
+    if (this.client && this.leader) await this.lease.release(this.client).catch(() => undefined);
     await this.disconnect();
   }
 
   stats(): OutboxRelayStats {
-    return { ...this.counters, active: this.leader };
+    return { ...this.counters, active: this.leader, leaseEpoch: this.leader ? this.lease.epoch : null };
   }
 
   /** Backlog gauges, read from the table itself (works on a stand-by relay too). */
@@ -179,7 +206,7 @@ export class OutboxRelay {
       try {
         const client = await this.connected();
         if (!this.leader) {
-          this.leader = await this.tryLead(client);
+          this.leader = await this.lease.acquire(client);
           if (!this.leader) {
             await this.idle(this.standbyRetryMs);
             continue;
@@ -187,12 +214,17 @@ export class OutboxRelay {
           // Only the active relay listens: stand-bys would otherwise wake at every commit.
           // Rows committed before LISTEN are read by the round that follows.
           await client.query('LISTEN outbox');
-          this.logger.log('outbox relay is the active relay of this database');
+          this.logger.log(`outbox relay is the active relay of this database (lease epoch ${this.lease.epoch})`);
+        } else if (this.lease.renewalDue() && !(await this.lease.renew(client))) {
+          await this.stepDown(client, 'its lease expired before it renewed it');
+          continue;
         }
         const { sent, full, retryInMs } = await this.publishBatch(client);
         this.failures = 0;
+        if (!this.leader) continue;
         if (full && sent > 0) continue;
-        await this.idle(retryInMs ?? this.pollIntervalMs);
+        // Never idle past a renewal: the lease must not lapse while the relay merely waits.
+        await this.idle(Math.min(retryInMs ?? this.pollIntervalMs, this.lease.renewEveryMs));
       } catch (error) {
         await this.recover(error);
       }
@@ -203,6 +235,12 @@ export class OutboxRelay {
   private async publishBatch(client: Client): Promise<{ sent: number; full: boolean; retryInMs?: number }> {
     const { ready, more, retryInMs } = await this.readReady(client);
     if (ready.length === 0) return { sent: 0, full: false, retryInMs };
+    // Fencing before the send: a relay that was frozen or stalled since its last
+    // renewal may have lost the lease meanwhile; it sends nothing on a stale one.
+    if (!this.lease.holds() && !(await this.lease.renew(client))) {
+      await this.stepDown(client, 'its lease expired while it read a batch');
+      return { sent: 0, full: false };
+    }
 
     let acknowledged: OutboxRow[];
     try {
@@ -212,10 +250,7 @@ export class OutboxRelay {
       if (isBrokerUnavailable(error)) throw error;
       acknowledged = await this.publishOneByOne(client, ready);
     }
-    if (acknowledged.length > 0) {
-      await client.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [acknowledged.map((r) => r.id)]);
-      this.record(acknowledged);
-    }
+    if (acknowledged.length > 0 && !(await this.markPublished(client, acknowledged))) return { sent: 0, full: false };
     return { sent: acknowledged.length, full: more, retryInMs };
   }
 
@@ -276,10 +311,7 @@ export class OutboxRelay {
       } catch (error) {
         if (isBrokerUnavailable(error)) {
           // Keep what did get through; the outage is handled by the caller's backoff.
-          if (ok.length > 0) {
-            await client.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [ok.map((r) => r.id)]);
-            this.record(ok);
-          }
+          if (ok.length > 0) await this.markPublished(client, ok);
           throw error;
         }
         failedKeys.add(row.message_key);
@@ -289,7 +321,35 @@ export class OutboxRelay {
     return ok;
   }
 
+  /**
+   * Deletes acknowledged rows under the lease (fenced by its epoch). False when
+   * the lease was lost: the rows stay for the new leader, which publishes them
+   * again — counted as rows published by a deposed leader — and this relay
+   * steps down.
+   */
+  private async markPublished(client: Client, rows: OutboxRow[]): Promise<boolean> {
+    const deleted = await this.lease.fencedDelete(client, rows.map((r) => r.id));
+    if (deleted === null) {
+      this.counters.deposedLeaderRowsTotal += rows.length;
+      this.options.observer?.onDeposedLeaderRows?.(rows.length);
+      await this.stepDown(client, `it had lost its lease when the broker acknowledged ${rows.length} rows; the new leader publishes them again (duplicates)`);
+      return false;
+    }
+    this.record(rows);
+    return true;
+  }
+
+  /** Gives up the leadership this relay found it had lost: stands by again, without listening. */
+  private async stepDown(client: Client, why: string): Promise<void> {
+    this.leader = false;
+    this.lease.lost();
+    this.logger.warn(`outbox relay is no longer the active relay of this database: ${why}`);
+    await client.query('UNLISTEN outbox');
+  }
+
   private async recordRowFailure(client: Client, row: OutboxRow, error: unknown): Promise<void> {
+    // A deposed leader does not touch the rows: they belong to the new leader.
+    if (!this.lease.holds()) return;
     const attempts = row.attempts + 1;
     const message = errorMessage(error).slice(0, 2000);
     this.counters.failedPublishesTotal++;
@@ -334,8 +394,19 @@ export class OutboxRelay {
       // connection. Losing the connection also releases leadership.
       await this.disconnect();
     }
-    // A backoff is not cut short by new rows: only stop() ends it.
-    await this.idle(delay, false);
+    // A backoff is not cut short by new rows: only stop() ends it. The active
+    // relay (a broker outage) keeps renewing its lease meanwhile.
+    const until = performance.now() + delay;
+    for (let left = delay; left > 0 && !this.stopping; left = until - performance.now()) {
+      await this.idle(Math.min(left, this.lease.renewEveryMs), false);
+      if (this.leader && this.client && this.lease.renewalDue()) {
+        try {
+          if (!(await this.lease.renew(this.client))) await this.stepDown(this.client, 'its lease expired during a backoff');
+        } catch {
+          await this.disconnect();
+        }
+      }
+    }
   }
 
   private backoff(attempt: number): number {
@@ -345,7 +416,14 @@ export class OutboxRelay {
 
   private async connected(): Promise<Client> {
     if (this.client) return this.client;
-    const client = new Client({ connectionString: this.options.connectionString, application_name: 'outbox-relay' });
+    // A query that gets no answer within the lease (the database cut off without a reset) fails, and the relay reconnects as a stand-by.
+    const client = new Client({
+      connectionString: this.options.connectionString,
+      application_name: 'outbox-relay',
+      keepAlive: true,
+      query_timeout: this.leaseMs,
+      connectionTimeoutMillis: this.leaseMs,
+    });
     client.on('error', (error) => {
       // Emitted on a dropped idle connection; the next query fails and the loop recovers.
       this.counters.lastError = errorMessage(error);
@@ -361,17 +439,13 @@ export class OutboxRelay {
     return client;
   }
 
-  private async tryLead(client: Client): Promise<boolean> {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [this.lockKey]);
-    return rows[0].locked;
-  }
-
   private async disconnect(): Promise<void> {
     const client = this.client;
     this.client = null;
     this.leader = false;
-    // Ending the session releases the advisory lock, so a stand-by can take over.
-    if (client) await client.end().catch(() => undefined);
+    // Without a connection the relay cannot renew: the lease expires and a stand-by takes over.
+    this.lease.lost();
+    if (client) await endWithin(client, 2000);
   }
 
   private notify(): void {
@@ -403,6 +477,21 @@ export class OutboxRelay {
 
 function toMessage(row: OutboxRow): OutgoingMessage {
   return { topic: row.topic, key: row.message_key, value: row.payload, headers: row.headers };
+}
+
+/** Ends a connection, destroying its socket when the goodbye gets no answer (a connection cut off without a reset). */
+async function endWithin(client: Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  const outcome = await Promise.race([
+    client.end().then(
+      () => 'ended' as const,
+      () => 'ended' as const,
+    ),
+    timedOut,
+  ]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 function errorMessage(error: unknown): string {

@@ -4,7 +4,7 @@ import { ensureTopics, OutgoingMessage } from '@lib/kafka';
 import { createTestDatabase, uniqueName } from '@lib/testing';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { CreateOutbox1732250000000, OutboxPublisher, OutboxRelayLogger } from '../src';
+import { CreateOutbox1732250000000, OutboxPublisher, OutboxRelayLease1732250000002, OutboxRelayLogger } from '../src';
 
 /*
  * Helpers shared by the outbox integration suites. Every suite gets a database
@@ -29,7 +29,7 @@ export async function createOutboxDatabase(prefix: string): Promise<OutboxDataba
   const dataSource = new DataSource({
     type: 'postgres',
     url: db.url,
-    migrations: [CreateOutbox1732250000000],
+    migrations: [CreateOutbox1732250000000, OutboxRelayLease1732250000002],
     migrationsRun: true,
     poolSize: 10,
     logging: false,

@@ -1,6 +1,6 @@
 import { AppName } from '@lib/events';
 import { CreateInbox1732250000001 } from '@lib/messaging';
-import { CreateOutbox1732250000000 } from '@lib/outbox';
+import { CreateOutbox1732250000000, OutboxRelayLease1732250000002 } from '@lib/outbox';
 import { CommonEnv } from './config/common-env';
 
 /** What makes one app of the system: its name, config class, database and whether it publishes. */
@@ -21,7 +21,7 @@ export interface ServiceDefinition<E extends CommonEnv = CommonEnv> {
 
 /** Every migration of an app's database, in order: the outbox (apps that publish), the inbox, then the app's own. */
 export function serviceMigrations(definition: Pick<ServiceDefinition, 'publishes' | 'migrations'>): Function[] {
-  return [...(definition.publishes ? [CreateOutbox1732250000000] : []), CreateInbox1732250000001, ...definition.migrations];
+  return [...(definition.publishes ? [CreateOutbox1732250000000, OutboxRelayLease1732250000002] : []), CreateInbox1732250000001, ...definition.migrations];
 }
 
 /**

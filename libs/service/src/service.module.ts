@@ -159,6 +159,7 @@ export class ServiceModule {
               batchSize: e.OUTBOX_BATCH_SIZE,
               pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
               maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+              leaseMs: e.OUTBOX_LEASE_MS,
               logger: new Logger('OutboxRelay'),
               observer: metrics,
             }),

@@ -75,9 +75,28 @@ export class TcpProxy {
     for (const link of this.links) link.dropped = true;
   }
 
-  /** New connections go through again; blackholed ones stay dead. */
-  heal(): void {
+  /**
+   * New connections go through again. The blackholed ones stay dead (as a
+   * client sees it until its own timeouts fire), or, with `resetDropped`, are
+   * reset now, as TCP keepalive would end them: their streams lost bytes.
+   */
+  heal(opts: { resetDropped?: boolean } = {}): void {
     this.dropping = false;
+    if (opts.resetDropped) {
+      for (const link of this.links) {
+        if (!link.dropped) continue;
+        link.client.resetAndDestroy();
+        this.close(link);
+      }
+    }
+  }
+
+  /** `url` (e.g. a database URL) pointed at this proxy instead of its target. */
+  proxied(url: string): string {
+    const parsed = new URL(url);
+    parsed.hostname = '127.0.0.1';
+    parsed.port = String(this.listenPort);
+    return parsed.toString();
   }
 
   async stop(): Promise<void> {

@@ -73,6 +73,23 @@ describe('TcpProxy', () => {
     for (const c of [open, during, after]) c.socket.destroy();
   });
 
+  it('heal({ resetDropped: true }) resets the connections that lived through the blackhole, as keepalive would', async () => {
+    const open = client(proxy.port);
+    open.socket.write('a');
+    await eventually(() => open.received === 'a', { timeoutMs: 5000, what: 'echo before the cut' });
+    proxy.blackhole();
+    proxy.heal({ resetDropped: true });
+    await eventually(() => open.closed, { timeoutMs: 5000, what: 'the blackholed connection reset' });
+    const after = client(proxy.port);
+    after.socket.write('b');
+    await eventually(() => after.received === 'b', { timeoutMs: 5000, what: 'echo after the heal' });
+    after.socket.destroy();
+  });
+
+  it('points a URL at itself', () => {
+    expect(proxy.proxied('postgres://u:p@db.example:5432/orders')).toBe(`postgres://u:p@127.0.0.1:${proxy.port}/orders`);
+  });
+
   it('cut() resets open connections and refuses new ones until restore()', async () => {
     const open = client(proxy.port);
     open.socket.write('a');

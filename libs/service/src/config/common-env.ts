@@ -54,6 +54,8 @@ export class CommonEnv {
   @IsInt() @Min(1) @Max(10_000) OUTBOX_BATCH_SIZE: number = 500;
   @IsInt() @Min(10) @Max(600_000) OUTBOX_POLL_INTERVAL_MS: number = 1000;
   @IsInt() @Min(1) @Max(1000) OUTBOX_MAX_ATTEMPTS: number = 10;
+  /** The active relay's lease (ms): a leader that stops renewing it (frozen, stalled, cut off) loses the leadership this long after its last renewal. */
+  @IsInt() @Min(1000) @Max(300_000) OUTBOX_LEASE_MS: number = 15_000;
   /** Readiness fails when the oldest unpublished outbox row is older than this. */
   @IsInt() @Min(1) @Max(86_400) OUTBOX_MAX_PENDING_AGE_SECONDS: number = 60;
 

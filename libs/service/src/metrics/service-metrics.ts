@@ -22,6 +22,11 @@ export class ServiceMetrics implements ConsumerObserver, OutboxObserver {
 
   readonly outboxPublished = new Counter({ name: 'outbox_published_total', help: 'Outbox events acknowledged by Kafka', registers: [this.registry] });
   readonly outboxParked = new Counter({ name: 'outbox_parked_total', help: 'Outbox events parked after repeated publish failures', registers: [this.registry] });
+  readonly outboxDeposedLeaderRows = new Counter({
+    name: 'outbox_deposed_leader_rows_total',
+    help: 'Outbox events this instance published after its relay had lost its lease (fenced; the new leader publishes them again: duplicates)',
+    registers: [this.registry],
+  });
   readonly outboxPublishLatency = new Histogram({ name: 'outbox_publish_latency_seconds', help: 'Outbox row insert to broker acknowledgement', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
   readonly consumed = new Counter({ name: 'consumer_messages_total', help: 'Consumed messages by topic and outcome (handled, duplicate, retried, dead_lettered)', labelNames: ['topic', 'outcome'], registers: [this.registry] });
@@ -44,6 +49,10 @@ export class ServiceMetrics implements ConsumerObserver, OutboxObserver {
 
   onParked(): void {
     this.outboxParked.inc();
+  }
+
+  onDeposedLeaderRows(rows: number): void {
+    this.outboxDeposedLeaderRows.inc(rows);
   }
 }
 
