@@ -52,7 +52,7 @@ export async function bootstrapConsole(options: { env?: ConsoleEnv; port?: numbe
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, document), { jsonDocumentUrl: 'docs/openapi.json' });
   await app.listen(options.port ?? env.CONSOLE_PORT);
-  const url = `http://localhost:${((app.getHttpServer()).address() as AddressInfo).port}`;
+  const url = `http://localhost:${(app.getHttpServer().address() as AddressInfo).port}`;
   logger.log(`console is up on ${url}`);
   if (generated) logger.log(`CONSOLE_ADMIN_TOKEN is not set: sign in to act with the generated token ${token}`);
   return { app, url, token };

@@ -32,7 +32,7 @@ const STATES: DeadLetterState[] = ['waiting', 'replayed', 'discarded'];
 
 /** Filters from a query string; a malformed one is a 400 that says which. */
 export function parseFilter(raw: Record<string, unknown>): { query: DeadLetterQuery; raw: Record<string, string>; page: number } {
-  const text = (name: string) => (typeof raw[name] === 'string' && (raw[name]).trim() !== '' ? (raw[name]).trim() : undefined);
+  const text = (name: string) => (typeof raw[name] === 'string' && raw[name].trim() !== '' ? raw[name].trim() : undefined);
   const date = (name: string) => {
     const value = text(name);
     if (value === undefined) return undefined;
