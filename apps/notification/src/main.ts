@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { bootstrapService } from '@lib/service';
+import { bootstrapService, exitOnUnexpectedErrors } from '@lib/service';
 import { notificationService } from './notification.definition';
 import { NotificationModule } from './notification.module';
 
+exitOnUnexpectedErrors('notification');
 void bootstrapService(NotificationModule, notificationService).catch((error: Error) => {
   process.stderr.write(`notification failed to start: ${error.message}\n`);
   process.exit(1);
