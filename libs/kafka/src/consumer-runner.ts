@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaConnectionOptions, toKafkaJsConfig } from './kafka-config';
 
@@ -45,12 +46,36 @@ export interface ConsumerRunnerOptions {
    * resumed. Default 1000 ms.
    */
   maxWaitTimeMs?: number;
+  /** Restarts after a crash kafkajs does not recover from by itself; see {@link RestartPolicy}. */
+  restart?: Partial<RestartPolicy>;
 }
+
+/**
+ * kafkajs restarts a crashed consumer only when the cause is retriable; any
+ * other crash (a record it cannot decode, an error thrown out of a batch)
+ * leaves the consumer stopped for good while the process lives on. The runner
+ * restarts it instead: after `initialDelayMs`, doubling up to `maxDelayMs`.
+ * More than `maxRestarts` crashes within `windowMs` means it cannot recover by
+ * itself: the state becomes 'failed' (liveness fails, so a supervisor
+ * restarts the process) and no more restarts are tried.
+ */
+export interface RestartPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  maxRestarts: number;
+  windowMs: number;
+}
+
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 10, windowMs: 10 * 60_000 };
 
 /** How often a long batch commits the offsets it has done so far. */
 const COMMIT_INTERVAL_MS = 1000;
 
-export type ConsumerState = 'idle' | 'joining' | 'joined' | 'crashed' | 'stopped';
+/**
+ * 'restarting': crashed, a restart is scheduled. 'failed': crashed more often
+ * than the restart policy allows; the process cannot recover by itself.
+ */
+export type ConsumerState = 'idle' | 'joining' | 'joined' | 'restarting' | 'failed' | 'stopped';
 
 /**
  * Runs a kafkajs consumer group with the guarantees the handlers rely on:
@@ -66,25 +91,40 @@ export type ConsumerState = 'idle' | 'joining' | 'joined' | 'crashed' | 'stopped
  *   partition is paused for the delay instead and the message fetched again.
  */
 export class ConsumerRunner {
+  private readonly log = new Logger('ConsumerRunner');
   private readonly kafka: Kafka;
   private consumer: Consumer | null = null;
   private state: ConsumerState = 'idle';
   private lastError: string | null = null;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly restartPolicy: RestartPolicy;
+  private processor: MessageProcessor | null = null;
+  private stopping = false;
+  private crashes: number[] = [];
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restartsTotal = 0;
 
   constructor(
     connection: KafkaConnectionOptions,
     private readonly options: ConsumerRunnerOptions,
   ) {
     this.kafka = new Kafka(toKafkaJsConfig(connection));
+    this.restartPolicy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
   }
 
   /** Joined means: member of the group with partitions assigned (not merely connected). */
-  status(): { state: ConsumerState; lastError: string | null } {
-    return { state: this.state, lastError: this.lastError };
+  status(): { state: ConsumerState; lastError: string | null; restarts: number } {
+    return { state: this.state, lastError: this.lastError, restarts: this.restartsTotal };
   }
 
+  /** Starts consuming; rejects if the first start fails (later crashes are restarted by the runner). */
   async start(processor: MessageProcessor): Promise<void> {
+    this.processor = processor;
+    this.stopping = false;
+    await this.launch(processor);
+  }
+
+  private async launch(processor: MessageProcessor): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
       sessionTimeout: this.options.sessionTimeoutMs,
@@ -95,20 +135,25 @@ export class ConsumerRunner {
     });
     this.consumer = consumer;
     this.state = 'joining';
+    const current = () => this.consumer === consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (!current()) return;
       this.state = 'joined';
       this.lastError = null;
     });
     consumer.on(consumer.events.REBALANCING, () => {
-      if (this.state === 'joined') this.state = 'joining';
+      if (current() && this.state === 'joined') this.state = 'joining';
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      this.lastError = String(event.payload.error?.message ?? event.payload.error);
-      // kafkajs restarts the consumer itself after retriable crashes.
-      this.state = event.payload.restart ? 'joining' : 'crashed';
+      if (!current()) return;
+      const error: unknown = event.payload.error;
+      this.lastError = error instanceof Error ? `${error.name}: ${error.message}` : JSON.stringify(error);
+      // kafkajs restarts the consumer itself after retriable crashes; the others are ours to restart.
+      if (event.payload.restart) this.state = 'joining';
+      else this.crashed(this.lastError);
     });
     consumer.on(consumer.events.STOP, () => {
-      if (this.state !== 'crashed') this.state = 'stopped';
+      if (current() && this.state !== 'restarting' && this.state !== 'failed') this.state = 'stopped';
     });
 
     await consumer.connect();
@@ -121,7 +166,46 @@ export class ConsumerRunner {
     });
   }
 
+  /** A crash kafkajs will not recover from: restart with backoff, or give up when the policy says so. */
+  private crashed(reason: string): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    const { initialDelayMs, maxDelayMs, maxRestarts, windowMs } = this.restartPolicy;
+    this.crashes = [...this.crashes.filter((at) => now - at < windowMs), now];
+    if (this.crashes.length > maxRestarts) {
+      this.state = 'failed';
+      this.log.error(`consumer group ${this.options.groupId} crashed ${this.crashes.length} times within ${Math.round(windowMs / 1000)} s; not restarting it again (liveness fails): ${reason}`);
+      return;
+    }
+    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (this.crashes.length - 1));
+    this.state = 'restarting';
+    this.log.error(`consumer group ${this.options.groupId} crashed (${reason}); restarting it in ${delay} ms (crash ${this.crashes.length} of at most ${maxRestarts} within ${Math.round(windowMs / 1000)} s)`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      void this.restart(reason);
+    }, delay);
+  }
+
+  private async restart(reason: string): Promise<void> {
+    const processor = this.processor;
+    if (this.stopping || !processor) return;
+    const old = this.consumer;
+    this.consumer = null;
+    // kafkajs disconnected the crashed consumer already; this only makes sure.
+    await old?.disconnect().catch(() => undefined);
+    this.restartsTotal++;
+    try {
+      await this.launch(processor);
+      this.log.warn(`consumer group ${this.options.groupId} restarted after a crash (${reason})`);
+    } catch (error) {
+      this.crashed(`restart failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
+    }
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     const consumer = this.consumer;
     this.consumer = null;
     for (const timer of this.resumeTimers) clearTimeout(timer);

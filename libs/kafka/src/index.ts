@@ -1,4 +1,5 @@
 export * from './kafka-config';
+export * from './codecs';
 export * from './kafka-errors';
 export * from './producer';
 export * from './consumer-runner';

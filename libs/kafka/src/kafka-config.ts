@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import './codecs';
 import { logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 
 /** How to reach the cluster; the only Kafka settings an app needs to know. */

@@ -57,3 +57,13 @@ export function isBrokerUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+const TOO_LARGE_PROTOCOL_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** True when the broker refused a record (or batch) as larger than the topic or broker allows: sending it again as it is cannot succeed. */
+export function isRecordTooLarge(error: unknown): boolean {
+  for (const e of causeChain(error)) {
+    if (e.type && TOO_LARGE_PROTOCOL_TYPES.has(e.type)) return true;
+  }
+  return false;
+}

@@ -1,5 +1,6 @@
 import { AppName, deadLetterTopic } from '@lib/events';
-import { DurableProducer, KafkaConnectionOptions } from '@lib/kafka';
+import { DurableProducer, isRecordTooLarge, KafkaConnectionOptions } from '@lib/kafka';
+import { createHash } from 'node:crypto';
 
 /**
  * Why a message was dead-lettered, as the `dlq-error-kind` header says it. The
@@ -22,7 +23,42 @@ export const DeadLetterHeaders = {
   ErrorMessage: 'dlq-error-message',
   FailedAt: 'dlq-failed-at',
   Attempts: 'dlq-attempts',
+  /** Set (`too_large`) when the value was replaced by a marker because the letter was too large for the dead-letter topic. */
+  ValueReplaced: 'dlq-value-replaced',
+  /** Size in bytes of the original value, when it was replaced. */
+  OriginalSize: 'dlq-original-size',
+  /** SHA-256 (hex) of the original value, when it was replaced: find it in the original topic at its offset. */
+  OriginalSha256: 'dlq-original-sha256',
 } as const;
+
+/** The value of a dead letter whose original value was too large to be written (JSON). */
+export interface TooLargeMarker {
+  marker: 'dead-letter value replaced: too large for the dead-letter topic';
+  originalSize: number;
+  sha256: string;
+}
+
+/**
+ * The letter to send instead of one the dead-letter topic refused as too
+ * large: the value is a {@link TooLargeMarker}, the headers say so and keep
+ * the original's size, hash and position (topic, partition, offset), where
+ * the value itself can still be read until retention removes it.
+ */
+export function tooLargeLetter<T extends { value: Buffer | string; headers: Record<string, string> }>(letter: T): T {
+  const value = typeof letter.value === 'string' ? Buffer.from(letter.value, 'utf8') : letter.value;
+  const sha256 = createHash('sha256').update(value).digest('hex');
+  const marker: TooLargeMarker = { marker: 'dead-letter value replaced: too large for the dead-letter topic', originalSize: value.length, sha256 };
+  return {
+    ...letter,
+    value: JSON.stringify(marker),
+    headers: {
+      ...letter.headers,
+      [DeadLetterHeaders.ValueReplaced]: 'too_large',
+      [DeadLetterHeaders.OriginalSize]: String(value.length),
+      [DeadLetterHeaders.OriginalSha256]: sha256,
+    },
+  };
+}
 
 export interface DeadLetterReason {
   kind: DeadLetterKind;
@@ -79,6 +115,13 @@ export abstract class DeadLetterSink {
  * The default sink: the app's dead-letter topic `<app>.dlq`, the original key
  * and value byte for byte, the original headers plus the `dlq-*` ones,
  * through a durable producer (acks from every in-sync replica).
+ *
+ * A letter the topic refuses as too large (MESSAGE_TOO_LARGE: the original
+ * came compressed, or the topic allows less) is sent again with its value
+ * replaced by a marker ({@link tooLargeLetter}) — retrying as is could never
+ * succeed and would hold the partition forever. Any other failure (the
+ * broker away, a missing permission) is an outage: `send` throws, the
+ * consumer waits and reports it, nothing is dropped.
  */
 export class KafkaDeadLetterSink extends DeadLetterSink {
   readonly destination: string;
@@ -91,14 +134,18 @@ export class KafkaDeadLetterSink extends DeadLetterSink {
   }
 
   async send(original: DeadLetterOriginal, reason: DeadLetterReason): Promise<void> {
-    await this.producer.send([
-      {
-        topic: this.destination,
-        key: original.key === null ? null : original.key.toString(),
-        value: original.value ?? '',
-        headers: deadLetterHeaders(original, this.options.groupId, reason),
-      },
-    ]);
+    const letter = {
+      topic: this.destination,
+      key: original.key === null ? null : original.key.toString(),
+      value: original.value ?? '',
+      headers: deadLetterHeaders(original, this.options.groupId, reason),
+    };
+    try {
+      await this.producer.send([letter]);
+    } catch (error) {
+      if (!isRecordTooLarge(error)) throw error;
+      await this.producer.send([tooLargeLetter(letter)]);
+    }
   }
 
   async close(): Promise<void> {

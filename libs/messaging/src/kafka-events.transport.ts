@@ -1,5 +1,5 @@
 import { AppName, EventEnvelope } from '@lib/events';
-import { ConsumerRunner, KafkaConnectionOptions } from '@lib/kafka';
+import { ConsumerRunner, KafkaConnectionOptions, RestartPolicy } from '@lib/kafka';
 import { withLogContext } from '@lib/logging';
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
@@ -49,14 +49,19 @@ export interface EventsTransportOptions {
   duplicatePrecheck?: boolean;
   /** Told about every outcome as it happens (metrics). */
   observer?: ConsumerObserver;
+  /** How a crashed consumer is restarted, and when the runner gives up (state 'failed'). Default {@link DEFAULT_RESTART_POLICY}. */
+  restart?: Partial<RestartPolicy>;
 }
 
 export type { ConsumeOutcome, ConsumerObserver };
 
 /** Counters and state for readiness and metrics. */
 export interface ConsumerStats {
+  /** 'failed' means crashed and not restartable: liveness fails. */
   state: string;
   lastError: string | null;
+  /** Restarts after crashes since the start. */
+  restarts: number;
   /** Set while the consumer waits for a dependency (database, broker, gateway) to come back. */
   waitingFor: string | null;
   counts: Record<string, Record<ConsumeOutcome, number>>;
@@ -124,6 +129,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
         sessionTimeoutMs: this.options.sessionTimeoutMs ?? 30_000,
         heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 3000,
         fromBeginning: true,
+        restart: this.options.restart,
       });
       // Every log line written while a message is handled names its topic.
       await this.runner.start((message, control) => withLogContext({ topic: message.topic }, () => pipeline.process(message, control)));
@@ -149,7 +155,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
   }
 
   stats(): ConsumerStats {
-    const status = this.runner?.status() ?? { state: 'idle', lastError: null };
+    const status = this.runner?.status() ?? { state: 'idle', lastError: null, restarts: 0 };
     return { ...status, waitingFor: this.consumerStatus.waitingFor, counts: this.consumerStatus.snapshot() };
   }
 

@@ -1,5 +1,5 @@
 import { isBrokerUnavailable, OutgoingMessage } from '@lib/kafka';
-import { Client } from 'pg';
+import { Client, ClientConfig, Pool } from 'pg';
 import { RelayLease } from './relay-lease';
 
 /** What the relay needs of a Kafka producer: send a batch, resolve when acknowledged. */
@@ -16,6 +16,13 @@ export interface OutboxRelayLogger {
 export interface OutboxRelayOptions {
   /** PostgreSQL URL of the app's own database (the one holding `outbox`). */
   connectionString: string;
+  /**
+   * More settings of the relay's connections (TCP keepalive, statement and
+   * idle-in-transaction timeouts; see libs/service's `databaseSessionSettings`).
+   */
+  connection?: Omit<ClientConfig, 'connectionString'>;
+  /** Longest a backlog read may take before it fails (default 5000 ms). */
+  backlogTimeoutMs?: number;
   publisher: OutboxPublisher;
   /** Rows read and published per round trip. Default 500. */
   batchSize?: number;
@@ -136,6 +143,9 @@ export class OutboxRelay {
   private readonly logger: OutboxRelayLogger;
 
   private client: Client | null = null;
+  /** One connection for the backlog gauge, however many probes and scrapes ask at once. */
+  private backlogPool: Pool | null = null;
+  private backlogInFlight: Promise<OutboxBacklog> | null = null;
   private leader = false;
   private stopping = false;
   private loop: Promise<void> | null = null;
@@ -179,26 +189,50 @@ export class OutboxRelay {
     this.loop = null;
     if (this.client && this.leader) await this.lease.release(this.client).catch(() => undefined);
     await this.disconnect();
+    const pool = this.backlogPool;
+    this.backlogPool = null;
+    await pool?.end().catch(() => undefined);
   }
 
   stats(): OutboxRelayStats {
     return { ...this.counters, active: this.leader, leaseEpoch: this.leader ? this.lease.epoch : null };
   }
 
-  /** Backlog gauges, read from the table itself (works on a stand-by relay too). */
-  async backlog(): Promise<OutboxBacklog> {
-    const client = new Client({ connectionString: this.options.connectionString });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ pending: string; parked: string; age: number | null }>(`
-        SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,
-               count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
-               extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE parked_at IS NULL))::float8 AS age
-        FROM outbox`);
-      return { pending: Number(rows[0].pending), parked: Number(rows[0].parked), oldestPendingAgeSeconds: rows[0].age ?? 0 };
-    } finally {
-      await client.end();
+  /**
+   * Backlog gauges, read from the table itself (works on a stand-by relay
+   * too). Readiness probes and metrics scrapes call it, possibly many at
+   * once: they share one query in flight, on one pooled connection that has
+   * an error listener (a connection reset must not crash the process) and a
+   * timeout. Never more than one connection, whatever the rate of probes.
+   */
+  backlog(): Promise<OutboxBacklog> {
+    this.backlogInFlight ??= this.readBacklog().finally(() => (this.backlogInFlight = null));
+    return this.backlogInFlight;
+  }
+
+  private async readBacklog(): Promise<OutboxBacklog> {
+    const timeoutMs = this.options.backlogTimeoutMs ?? 5000;
+    if (!this.backlogPool) {
+      const pool = new Pool({
+        ...this.options.connection,
+        connectionString: this.options.connectionString,
+        application_name: 'outbox-backlog',
+        max: 1,
+        idleTimeoutMillis: 30_000,
+        allowExitOnIdle: true,
+        connectionTimeoutMillis: timeoutMs,
+        query_timeout: timeoutMs,
+      });
+      // An idle pooled connection that is terminated emits 'error' on the pool; the pool drops it and the next read connects again.
+      pool.on('error', (error) => (this.counters.lastError = `backlog connection: ${errorMessage(error)}`));
+      this.backlogPool = pool;
     }
+    const { rows } = await this.backlogPool.query<{ pending: string; parked: string; age: number | null }>(`
+      SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,
+             count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
+             extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE parked_at IS NULL))::float8 AS age
+      FROM outbox`);
+    return { pending: Number(rows[0].pending), parked: Number(rows[0].parked), oldestPendingAgeSeconds: rows[0].age ?? 0 };
   }
 
   private async run(): Promise<void> {
@@ -418,6 +452,7 @@ export class OutboxRelay {
     if (this.client) return this.client;
     // A query that gets no answer within the lease (the database cut off without a reset) fails, and the relay reconnects as a stand-by.
     const client = new Client({
+      ...this.options.connection,
       connectionString: this.options.connectionString,
       application_name: 'outbox-relay',
       keepAlive: true,

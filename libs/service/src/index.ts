@@ -1,6 +1,7 @@
 export * from './config/common-env';
 export * from './config/validate-env';
 export * from './database';
+export * from './process-guards';
 export * from './service-definition';
 export * from './service.module';
 export * from './bootstrap';

@@ -4,17 +4,31 @@ import * as path from 'node:path';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'bin', 'kafka-console-producer.sh');
 
+/** How the console producer sends: `--compression-codec`, and its largest request (`max.request.size`, checked before compression). */
+export interface ConsoleProducerOptions {
+  compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  maxRequestBytes?: number;
+}
+
 /**
  * Sends `lines` to `topic` with Kafka's own console producer, exactly as a
  * person typing into it would: one message per line, no key, no headers.
  * One JVM for all lines (starting it is the slow part); the order of lines
  * is kept because the producer sends them one after the other.
  */
-export async function sendWithConsoleProducer(topic: string, lines: readonly string[], brokers: string[] = kafkaBrokers()): Promise<void> {
+export async function sendWithConsoleProducer(
+  topic: string,
+  lines: readonly string[],
+  brokers: string[] = kafkaBrokers(),
+  options: ConsoleProducerOptions = {},
+): Promise<void> {
   for (const line of lines) {
     if (line.includes('\n')) throw new Error('the console producer sends one message per line; put each message on one line');
   }
-  const child = spawn(PRODUCER, ['--bootstrap-server', brokers.join(','), '--topic', topic], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = ['--bootstrap-server', brokers.join(','), '--topic', topic];
+  if (options.compression) args.push('--compression-codec', options.compression);
+  if (options.maxRequestBytes) args.push('--producer-property', `max.request.size=${options.maxRequestBytes}`);
+  const child = spawn(PRODUCER, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

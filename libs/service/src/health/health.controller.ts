@@ -9,8 +9,9 @@ import { SERVICE_ENV } from '../service-definition';
 const CHECK_TIMEOUT_MS = 3000;
 
 /**
- * `/health/live`: the process answers (no dependency checked, so a database
- * outage never gets the process restarted).
+ * `/health/live`: the process answers and its consumer is not dead for good
+ * (crashed more often than its restart policy allows); no dependency is
+ * checked, so a database outage never gets the process restarted.
  * `/health/ready`: 503 naming the failed check unless the database answers,
  * the Kafka cluster answers, the consumer has joined its group (and is not
  * waiting for a dependency), and the outbox's oldest pending row is younger
@@ -31,7 +32,15 @@ export class HealthController {
   @Get('live')
   @HealthCheck()
   live() {
-    return this.health.check([]);
+    return this.health.check(this.transport?.topics().length ? [() => this.consumerAliveCheck()] : []);
+  }
+
+  /** Down only when the consumer crashed and its runner gave up restarting it: only a process restart helps. */
+  private consumerAliveCheck() {
+    const check = this.indicators.check('consumer');
+    const { state, lastError, restarts } = this.transport!.stats();
+    if (state === 'failed') return check.down({ state, restarts, message: `consumer crashed and could not be restarted: ${lastError}` });
+    return check.up({ state, restarts });
   }
 
   @Get('ready')

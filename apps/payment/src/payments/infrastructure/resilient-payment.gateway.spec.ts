@@ -1,13 +1,15 @@
 import { DependencyUnavailableError } from '@lib/messaging';
 import { eventually } from '@lib/testing';
 import { Logger } from '@nestjs/common';
-import { AuthorizationRequest, PaymentDecision, PaymentGateway } from '../domain/payment';
-import { ResilientPaymentGateway, ResilienceSettings } from './resilient-payment.gateway';
+import { MAX_REASON_LENGTH } from '@lib/events';
+import { AuthorizationRequest, GatewayRejectedError, GatewayUnavailableError, PaymentDecision, PaymentGateway } from '../domain/payment';
+import { ResilientPaymentGateway, ResilienceSettings, shortenReason } from './resilient-payment.gateway';
 
 /** An adapter double: answers, fails, or never answers, as the test says; counts calls. */
 class ScriptedGateway implements PaymentGateway {
   calls = 0;
-  behaviour: 'approve' | 'fail' | 'hang' = 'approve';
+  behaviour: 'approve' | 'fail' | 'hang' | 'reject' | 'unknown' = 'approve';
+  rejectReason = 'card_declined';
   /** Calls that fail before the behaviour applies. */
   failFirst = 0;
 
@@ -15,9 +17,11 @@ class ScriptedGateway implements PaymentGateway {
     this.calls++;
     if (this.failFirst > 0) {
       this.failFirst--;
-      throw new Error('provider answered 503');
+      throw new GatewayUnavailableError('provider answered 503');
     }
-    if (this.behaviour === 'fail') throw new Error('provider answered 503');
+    if (this.behaviour === 'fail') throw new GatewayUnavailableError('provider answered 503');
+    if (this.behaviour === 'reject') throw new GatewayRejectedError(this.rejectReason);
+    if (this.behaviour === 'unknown') throw new TypeError('provider answered 418');
     if (this.behaviour === 'hang') return new Promise(() => undefined);
     return { approved: true };
   }
@@ -76,6 +80,32 @@ describe('ResilientPaymentGateway', () => {
     inner.behaviour = 'approve';
     await eventually(() => gateway.state(), { accept: (state) => state === 'half-open', timeoutMs: 5000, what: 'breaker half-open after its reset time' });
     await expect(gateway.authorize(request)).resolves.toEqual({ approved: true });
+    expect(gateway.state()).toBe('closed');
+  });
+
+  it('declines on a refusal with the gateway’s reason, at once, without retrying it or counting it against the breaker', async () => {
+    inner.behaviour = 'reject';
+    for (let i = 0; i < 10; i++) await expect(gateway.authorize(request)).resolves.toEqual({ approved: false, reason: 'card_declined' });
+    expect(inner.calls).toBe(10);
+    expect(gateway.state()).toBe('closed');
+  });
+
+  it('shortens a refusal’s reason longer than payment.failed allows instead of failing on it', async () => {
+    inner.behaviour = 'reject';
+    inner.rejectReason = `do_not_honor ${'x'.repeat(2 * MAX_REASON_LENGTH)}`;
+    const decision = await gateway.authorize(request);
+    expect(decision).toEqual({ approved: false, reason: shortenReason(inner.rejectReason) });
+    expect(shortenReason(inner.rejectReason)).toHaveLength(MAX_REASON_LENGTH);
+  });
+
+  it('passes an error of no known class on as a handler error (not a wait), without retrying it or opening the breaker', async () => {
+    inner.behaviour = 'unknown';
+    for (let i = 0; i < 10; i++) {
+      const error = await gateway.authorize(request).catch((e: unknown) => e);
+      expect(error).not.toBeInstanceOf(DependencyUnavailableError);
+      expect((error as Error).message).toContain('no known class: provider answered 418');
+    }
+    expect(inner.calls).toBe(10);
     expect(gateway.state()).toBe('closed');
   });
 });
