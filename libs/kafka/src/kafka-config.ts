@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import './codecs';
 import { logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 
@@ -8,8 +9,8 @@ export interface KafkaConnectionOptions {
   brokers: string[];
   /** Identifies this process in broker logs and quotas. */
   clientId: string;
-  /** TLS on the broker connection. */
-  ssl?: boolean;
+  /** TLS on the broker connection: on with the system's CAs (`true`), or with a CA file and optionally a client certificate (mTLS). */
+  ssl?: boolean | KafkaTlsFiles;
   /** SASL credentials; absent means no authentication. */
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** Per-request timeout in ms (kafkajs default 30000). */
@@ -18,12 +19,29 @@ export interface KafkaConnectionOptions {
   connectionTimeout?: number;
 }
 
+/** PEM files of a TLS connection to Kafka. */
+export interface KafkaTlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** kafkajs's `ssl`: the files read once, at configuration time. */
+function tlsOptions(ssl: KafkaConnectionOptions['ssl']): KafkaConfig['ssl'] {
+  if (typeof ssl !== 'object') return ssl ?? false;
+  return {
+    ...(ssl.caFile ? { ca: [readFileSync(ssl.caFile, 'utf8')] } : {}),
+    ...(ssl.certFile ? { cert: readFileSync(ssl.certFile, 'utf8') } : {}),
+    ...(ssl.keyFile ? { key: readFileSync(ssl.keyFile, 'utf8') } : {}),
+  };
+}
+
 /** Translates our options into a kafkajs configuration. */
 export function toKafkaJsConfig(options: KafkaConnectionOptions): KafkaConfig {
   return {
     clientId: options.clientId,
     brokers: options.brokers,
-    ssl: options.ssl ?? false,
+    ssl: tlsOptions(options.ssl),
     sasl: options.sasl as SASLOptions | undefined,
     connectionTimeout: options.connectionTimeout ?? 3000,
     requestTimeout: options.requestTimeout ?? 30000,

@@ -43,10 +43,11 @@ export function kafkaConnection(app: AppName | 'console', env: CommonEnv, suffix
   return {
     brokers: env.KAFKA_BROKERS,
     clientId: `${app}${suffix}`,
-    ssl: env.KAFKA_SSL,
-    sasl:
-      env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME
-        ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD ?? '' }
-        : undefined,
+    // validateEnv has refused half-set security settings, so what is set here is complete.
+    ssl:
+      env.KAFKA_SSL && (env.KAFKA_SSL_CA_FILE || env.KAFKA_SSL_CERT_FILE)
+        ? { caFile: env.KAFKA_SSL_CA_FILE, certFile: env.KAFKA_SSL_CERT_FILE, keyFile: env.KAFKA_SSL_KEY_FILE }
+        : env.KAFKA_SSL,
+    sasl: env.KAFKA_SASL_MECHANISM ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' } : undefined,
   };
 }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { CommonEnv, InvalidConfigError, validateEnv } from '@lib/service';
+import { CommonEnv, InvalidConfigError, kafkaConnection, validateEnv } from '@lib/service';
 import { OrderEnv } from './order.env';
 
 function thrown(fn: () => unknown): InvalidConfigError {
@@ -58,5 +58,65 @@ describe('the order app configuration, read by validateEnv', () => {
     expect(error.message).toContain(variable);
     expect(error.message).toContain(masked);
     expect(error.message).not.toContain('hunter2');
+  });
+
+  describe('Kafka security settings that cannot be half-set', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        validateEnv(CommonEnv, env);
+        return [];
+      } catch (error) {
+        if (error instanceof InvalidConfigError) return error.problems;
+        throw error;
+      }
+    };
+
+    it.each([
+      [
+        { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: 'pw' },
+        'KAFKA_SASL_USERNAME must be set when KAFKA_SASL_MECHANISM is scram-sha-512 (not set)',
+      ],
+      [
+        { KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'order' },
+        'KAFKA_SASL_PASSWORD must be set when KAFKA_SASL_MECHANISM is scram-sha-256 (not set)',
+      ],
+      [
+        { KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'pw' },
+        'KAFKA_SASL_MECHANISM must be set (plain, scram-sha-256 or scram-sha-512) when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is (not set)',
+      ],
+      [
+        { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'pw' },
+        expect.stringContaining('KAFKA_SSL must be true with KAFKA_SASL_MECHANISM=plain'),
+      ],
+      [{ KAFKA_SSL_CA_FILE: __filename }, 'KAFKA_SSL must be true when KAFKA_SSL_CA_FILE is set'],
+      [{ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }, 'KAFKA_SSL_CA_FILE must name a readable file (got "/nonexistent/ca.pem")'],
+      [{ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: __filename }, 'KAFKA_SSL_KEY_FILE must be set with KAFKA_SSL_CERT_FILE (not set)'],
+    ])('refuses %o, naming the variable', (env, problem) => {
+      expect(problems(env)).toEqual([problem]);
+    });
+
+    it.each([
+      [{}],
+      [{ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: __filename, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'pw' }],
+      [{ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: __filename, KAFKA_SSL_CERT_FILE: __filename, KAFKA_SSL_KEY_FILE: __filename }],
+      [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'pw', KAFKA_SASL_ALLOW_PLAINTEXT: 'true' }],
+      [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'pw', KAFKA_SSL: 'true' }],
+    ])('takes complete settings %o', (env) => {
+      expect(problems(env)).toEqual([]);
+    });
+
+    it('hands complete settings to the Kafka client: TLS files and SASL credentials', () => {
+      const env = validateEnv(CommonEnv, {
+        KAFKA_SSL: 'true',
+        KAFKA_SSL_CA_FILE: __filename,
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'order',
+        KAFKA_SASL_PASSWORD: 'pw',
+      });
+      expect(kafkaConnection('order', env)).toMatchObject({
+        ssl: { caFile: __filename },
+        sasl: { mechanism: 'scram-sha-512', username: 'order', password: 'pw' },
+      });
+    });
   });
 });

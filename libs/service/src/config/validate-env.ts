@@ -31,7 +31,11 @@ export function validateEnv<T extends object>(schema: new () => T, env: Record<s
   const defined = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.has(k) && v !== undefined && v !== '' && v !== 'undefined'));
   const config = plainToInstance(schema, defined, { enableImplicitConversion: true, exposeDefaultValues: true });
   const errors = validateSync(config, { skipMissingProperties: false, forbidUnknownValues: true });
-  if (errors.length > 0) throw new InvalidConfigError(errors.map((error) => describe(error, defined)));
+  const problems = errors.map((error) => describe(error, defined));
+  // Settings only valid together (e.g. a SASL mechanism without its password): checked once each variable is valid alone.
+  const settingProblems = (config as { settingProblems?: () => string[] }).settingProblems;
+  if (errors.length === 0 && typeof settingProblems === 'function') problems.push(...settingProblems.call(config));
+  if (problems.length > 0) throw new InvalidConfigError(problems);
   return config;
 }
 
