@@ -37,11 +37,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { ensurePostgresRunning, kafkaVersion } from '@lib/infra';
 import { AppName, Apps, Topics } from '@lib/events';
-import { ensureTopics } from '@lib/kafka';
+import { alterTopicConfigs, ensureTopics } from '@lib/kafka';
 import {
   AppProcess,
   createTestDatabase,
@@ -58,8 +57,10 @@ import {
 
 // ---- parameters ---------------------------------------------------------------------------------
 
-const SUBJECTS = ['dual-write', 'stock-nest', 'ours'] as const;
+const SUBJECTS = ['dual-write', 'stock-nest', 'ours', 'ours-batch'] as const;
 type SubjectKey = (typeof SUBJECTS)[number];
+/** Ours with one setting changed: a lever measured against ours as it is, in the same run. */
+const OURS_VARIANTS: Partial<Record<SubjectKey, Record<string, string>>> = { 'ours-batch': { CONSUMER_UNIT_OF_WORK: 'batch' } };
 
 const USAGE = `npm run bench:saga -- [options]
 
@@ -73,7 +74,8 @@ one after the other on the same broker, PostgreSQL and load.
   --low-seconds S          length of the low-rate phase (default 30; quick 6)
   --half-seconds S         length of the 50 %-of-saturation phase (default 60; quick 10)
   --overload-seconds S     length of the 2x overload (default 30; quick 10)
-  --only a,b               run only these subjects (${SUBJECTS.join(', ')})
+  --only a,b               run only these subjects (default: all of ${SUBJECTS.join(', ')};
+                           ours-batch is ours with CONSUMER_UNIT_OF_WORK=batch)
   --ours-env K=V,K=V       extra variables for our apps (e.g. a setting under test)
   --label L                suffix of the results file names
   -h, --help               this text`;
@@ -207,20 +209,6 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-/** Sets message.timestamp.type=LogAppendTime: record timestamps are then the broker's append times, what the per-hop breakdown reads. */
-async function appendTimeTopics(brokers: string[], topics: string[]): Promise<void> {
-  const admin = new Kafka({ clientId: 'bench-saga-admin', brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 function countFile(key: SubjectKey, app: AppName): string {
   fs.mkdirSync(LOG_DIR, { recursive: true });
   return path.join(LOG_DIR, `${key}-${app}.queries.json`);
@@ -296,27 +284,27 @@ async function startPeer(key: 'dual-write' | 'stock-nest', brokers: string[]): P
   };
 }
 
-/** Ours: the apps' instances in the system started at the beginning (broker, databases, bundles). */
-async function startOurs(sys: System<AppProcess>): Promise<Subject> {
-  await Promise.all(APPS.map((app) => sys.addInstance(app, { env: { QUERY_COUNT_FILE: countFile('ours', app) } })));
+/**
+ * Ours: one instance of each app in the system started at the beginning (broker, databases, bundles);
+ * a variant (ours-batch) runs new instances with its setting on the same databases and consumer groups.
+ */
+async function startOurs(sys: System<AppProcess>, key: 'ours' | 'ours-batch'): Promise<Subject> {
+  const variant = OURS_VARIANTS[key] ?? {};
+  const instances = new Map<AppName, AppProcess>();
+  await Promise.all(APPS.map(async (app) => instances.set(app, await sys.addInstance(app, { env: { ...variant, QUERY_COUNT_FILE: countFile(key, app) } }))));
+  const settings = Object.entries({ ...OURS_ENV, ...variant }).map(([k, v]) => `, ${k}=${v}`);
   return {
-    key: 'ours',
-    description: `the apps (\`nest build\` bundles, one process each, started by startSystem), default settings except LOG_LEVEL=warn, LOG_FORMAT=json${
-      Object.keys(OURS_ENV).length
-        ? `, ${Object.entries(OURS_ENV)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(', ')}`
-        : ''
-    }; transactional outbox, inbox, every guarantee on`,
-    orderUrl: sys.instance('order').url,
+    key,
+    description: `the apps (\`nest build\` bundles, one process each, started by startSystem), default settings except LOG_LEVEL=warn, LOG_FORMAT=json${settings.join('')}; transactional outbox, inbox, every guarantee on`,
+    orderUrl: instances.get('order')!.url,
     sql: (app) => sys.sql(app),
     databaseName: (app) => new URL(sys.databaseUrl(app)).pathname.slice(1),
-    pid: (app) => sys.instance(app).pid,
+    pid: (app) => instances.get(app)!.pid,
     topics: EVENT_TYPES,
     hasOutbox: true,
-    queryCountFile: (app) => countFile('ours', app),
+    queryCountFile: (app) => countFile(key, app),
     stop: async () => {
-      await Promise.all(sys.instances().map((i) => i.stop()));
+      await Promise.all([...instances.values()].map((i) => i.stop()));
     },
   };
 }
@@ -373,7 +361,15 @@ async function postOrder(url: string, planned: Planned): Promise<Sent> {
       error: response.status === 201 ? undefined : text.slice(0, 200),
     };
   } catch (error) {
-    return { total: planned.total, sentWall, sentAt, answeredAt: performance.now(), status: 0, error: (error as Error).message };
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return {
+      total: planned.total,
+      sentWall,
+      sentAt,
+      answeredAt: performance.now(),
+      status: 0,
+      error: `${(error as Error).message}${cause ? `: ${cause.code ?? cause.message}` : ''}`,
+    };
   }
 }
 
@@ -420,21 +416,18 @@ interface ResourceSample {
   xacts: Record<AppName, number>;
 }
 
-const reportsSeen = new Map<string, number>();
-/** Asks a process for its statement count (SIGUSR2) and waits for the file to show the new report. */
+/** A process's statement count, as its preload writes it every 100 ms: the first report written after this call. */
 async function queryCount(file: string, pid: number | undefined): Promise<number> {
   if (!pid) return NaN;
-  const wanted = (reportsSeen.get(file) ?? 0) + 1;
-  process.kill(pid, 'SIGUSR2');
+  const asked = Date.now();
   const read = () => {
     try {
-      return JSON.parse(fs.readFileSync(file, 'utf8')) as { queries: number; reports: number };
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as { queries: number; at: number };
     } catch {
-      return { queries: NaN, reports: 0 };
+      return { queries: NaN, at: 0 }; // not written yet, or caught halfway through a write
     }
   };
-  const report = await eventually(read, { accept: (r) => r.reports >= wanted, timeoutMs: 10_000, intervalMs: 20, what: `query count of ${file}` });
-  reportsSeen.set(file, report.reports);
+  const report = await eventually(read, { accept: (r) => r.at > asked, timeoutMs: 10_000, intervalMs: 25, what: `query count of ${file}` });
   return report.queries;
 }
 
@@ -754,13 +747,14 @@ async function main(): Promise<void> {
   });
   setup = starting.catch(() => undefined);
   system = await starting;
-  await appendTimeTopics(system.brokers, EVENT_TYPES);
+  // Record timestamps become the broker's append times, what the per-hop breakdown reads.
+  await alterTopicConfigs({ brokers: system.brokers, clientId: 'bench-saga-setup' }, EVENT_TYPES, { 'message.timestamp.type': 'LogAppendTime' });
   log(`  broker, databases and bundles ready`);
 
   const results: Partial<Record<SubjectKey, SubjectResult>> = {};
   for (const key of ONLY) {
     const t = performance.now();
-    const subject = key === 'ours' ? await startOurs(system) : await startPeer(key, system.brokers);
+    const subject = key === 'ours' || key === 'ours-batch' ? await startOurs(system, key) : await startPeer(key, system.brokers);
     log(`  ${key} ready in ${round((performance.now() - t) / 1000)} s`);
     try {
       results[key] = await runSubject(subject, runId);
@@ -818,13 +812,19 @@ async function main(): Promise<void> {
 }
 
 function ratios(results: Partial<Record<SubjectKey, SubjectResult>>) {
-  const ours = results.ours;
   const out: Record<string, Record<string, number>> = {};
-  if (!ours) return out;
-  for (const peer of ['dual-write', 'stock-nest'] as const) {
+  const pairs = [
+    ['ours', 'dual-write'],
+    ['ours', 'stock-nest'],
+    ['ours-batch', 'dual-write'],
+    ['ours-batch', 'stock-nest'],
+    ['ours-batch', 'ours'],
+  ] as const;
+  for (const [mine, peer] of pairs) {
+    const ours = results[mine];
     const p = results[peer];
-    if (!p) continue;
-    out[`ours/${peer}`] = {
+    if (!ours || !p) continue;
+    out[`${mine}/${peer}`] = {
       saturationSettledPerSecond: round(ours.saturation.settledPerSecond / p.saturation.settledPerSecond, 2),
       lowRateEndToEndP50: round(ours.low.endToEndMs.p50 / p.low.endToEndMs.p50, 2),
       lowRateEndToEndP99: round(ours.low.endToEndMs.p99 / p.low.endToEndMs.p99, 2),
