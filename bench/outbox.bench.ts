@@ -122,6 +122,9 @@ async function main(): Promise<void> {
   await migrations.initialize();
   await migrations.destroy();
   const pool = new Pool({ connectionString: db.url, max: WRITER_CONNECTIONS });
+  // Dropping the database at the end terminates whatever session is still open (57P01); an 'error'
+  // event without a listener would crash the run after its results are written.
+  pool.on('error', () => undefined);
   const run = uniqueName('bench');
   const topics = { warmup: `${run}.warmup`, relay: `${run}.relay`, raw: `${run}.raw`, latency: `${run}.latency` };
   await ensureTopics({ brokers: BROKERS, clientId: run }, Object.values(topics), { partitions: PARTITIONS, replicationFactor: 1 });
@@ -151,7 +154,9 @@ async function main(): Promise<void> {
     // Both producers connected and the broker warm before anything is timed.
     await relayProducer.connect();
     await rawProducer.connect();
-    const toMessage = (topic: string) => (r: Row): OutgoingMessage => ({ topic, key: r.key, value: r.payload, headers: JSON.parse(r.headers) });
+    const toMessage =
+      (topic: string) =>
+      (r: Row): OutgoingMessage => ({ topic, key: r.key, value: r.payload, headers: JSON.parse(r.headers) });
     const warmup = rows.slice(0, 10_000).map(toMessage(topics.warmup));
     for (let i = 0; i < warmup.length; i += BATCH_SIZE) {
       await relayProducer.send(warmup.slice(i, i + BATCH_SIZE));
@@ -169,16 +174,20 @@ async function main(): Promise<void> {
     const drainStart = performance.now();
     relay.start();
     const probe = new Client({ connectionString: db.url });
+    probe.on('error', () => undefined);
     await probe.connect();
-    await eventually(async () => Number((await probe.query('SELECT count(*) AS n FROM outbox')).rows[0].n), {
-      timeoutMs: 600_000,
-      intervalMs: 20,
-      accept: (n) => n === 0,
-      what: 'backlog drained',
-    });
+    try {
+      await eventually(async () => Number((await probe.query('SELECT count(*) AS n FROM outbox')).rows[0].n), {
+        timeoutMs: 600_000,
+        intervalMs: 20,
+        accept: (n) => n === 0,
+        what: 'backlog drained',
+      });
+    } finally {
+      await probe.end().catch(() => undefined);
+    }
     const drainMs = performance.now() - drainStart;
     const firstAckToLastAckMs = clock.lastAckAt - drainStart;
-    await probe.end();
     if (clock.acked !== BACKLOG) throw new Error(`relay acknowledged ${clock.acked} of ${BACKLOG}`);
     const relayRate = BACKLOG / (drainMs / 1000);
     log(`  (a) relay drained ${BACKLOG} in ${round(drainMs / 1000, 2)} s: ${Math.round(relayRate)} events/s`);
@@ -266,7 +275,14 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'outbox',
       startedAt: started.toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverage1m: { atStart: round(loadAtStart, 2), atEnd: round(os.loadavg()[0], 2) } },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        memoryGb: round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+        loadAverage1m: { atStart: round(loadAtStart, 2), atEnd: round(os.loadavg()[0], 2) },
+      },
       setup: {
         broker: BROKERS.join(','),
         brokerNote: 'single local KRaft broker (Kafka 3.9.1), replication factor 1, acks=-1, idempotent producer, 1 request in flight',
@@ -303,7 +319,7 @@ async function main(): Promise<void> {
         },
         relayInsertToAckMs: { p50: round(percentile(insertToAck, 50)), p99: round(percentile(insertToAck, 99)), samples: insertToAck.length },
         method:
-          'commit = when COMMIT returned to the writer (one event per transaction); ack = when DurableProducer.send() resolved for the batch holding the event; same process clock. relayInsertToAckMs is what the relay reports to its observer (the apps\' outbox_publish_latency_seconds) (row created_at, DB clock, to ack).',
+          "commit = when COMMIT returned to the writer (one event per transaction); ack = when DurableProducer.send() resolved for the batch holding the event; same process clock. relayInsertToAckMs is what the relay reports to its observer (the apps' outbox_publish_latency_seconds) (row created_at, DB clock, to ack).",
       },
       notifyCostOnIngest: {
         transactionsPerSecondWithNotify: Math.round(withNotify),

@@ -101,9 +101,7 @@ export async function waitForKafka(conn: KafkaConnectionOptions, opts: WaitForKa
       lastError = errorText(e);
     }
     if (Date.now() + intervalMs > deadline) {
-      throw new Error(
-        `Kafka at ${conn.brokers.join(',')} not ready after ${timeoutMs} ms (stuck at: ${stage}; last error: ${lastError})`,
-      );
+      throw new Error(`Kafka at ${conn.brokers.join(',')} not ready after ${timeoutMs} ms (stuck at: ${stage}; last error: ${lastError})`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
     stage = 'connect';
@@ -212,9 +210,7 @@ export interface PartitionInfo {
 export async function describePartitions(conn: KafkaConnectionOptions, topics: readonly string[]): Promise<PartitionInfo[]> {
   return withAdmin(quietConfig(conn), async (admin) => {
     const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
-    return meta.flatMap((t) =>
-      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
-    );
+    return meta.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })));
   });
 }
 
@@ -226,6 +222,27 @@ export async function describeTopicConfigs(conn: KafkaConnectionOptions, topic: 
       resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
     });
     return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+  });
+}
+
+/** Sets configuration entries of existing topics (the entries named; others stay as they are). */
+export async function alterTopicConfigs(conn: KafkaConnectionOptions, topics: readonly string[], configs: Record<string, string>): Promise<void> {
+  await withAdmin(quietConfig(conn), async (admin) => {
+    const current = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })) });
+    await admin.alterConfigs({
+      validateOnly: false,
+      // alterConfigs replaces a topic's whole dynamic configuration: keep the entries set before.
+      resources: current.resources.map((r) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name: r.resourceName,
+        configEntries: [
+          ...r.configEntries
+            .filter((e) => !e.isDefault && !e.readOnly && !(e.configName in configs))
+            .map((e) => ({ name: e.configName, value: e.configValue })),
+          ...Object.entries(configs).map(([name, value]) => ({ name, value })),
+        ],
+      })),
+    });
   });
 }
 

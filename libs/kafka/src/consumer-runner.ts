@@ -31,6 +31,22 @@ export interface ProcessingControl {
 export type ProcessOutcome = 'done' | 'abort' | { retryInMs: number };
 export type MessageProcessor = (message: ConsumedMessage, control: ProcessingControl) => Promise<ProcessOutcome>;
 
+/**
+ * Handles several consecutive messages of one partition at once (e.g. in one
+ * database transaction) and resolves with how many of them, from the first,
+ * are done. The runner commits those and hands the first message that is not
+ * done, and everything after it in the fetched batch, to the
+ * {@link MessageProcessor} one by one, which decides about retries,
+ * dead letters and waiting. 0 is a valid answer: "let the per-message path do it".
+ */
+export type BatchProcessor = (messages: ConsumedMessage[], control: ProcessingControl) => Promise<number>;
+
+/** A {@link BatchProcessor} and the most messages it gets at once. */
+export interface BatchProcessing {
+  process: BatchProcessor;
+  maxMessages: number;
+}
+
 export interface ConsumerRunnerOptions {
   groupId: string;
   topics: readonly string[];
@@ -103,6 +119,7 @@ export class ConsumerRunner {
   private crashes: number[] = [];
   private restartTimer: NodeJS.Timeout | null = null;
   private restartsTotal = 0;
+  private batchProcessing: BatchProcessing | undefined;
 
   constructor(
     connection: KafkaConnectionOptions,
@@ -117,14 +134,19 @@ export class ConsumerRunner {
     return { state: this.state, lastError: this.lastError, restarts: this.restartsTotal };
   }
 
-  /** Starts consuming; rejects if the first start fails (later crashes are restarted by the runner). */
-  async start(processor: MessageProcessor): Promise<void> {
+  /**
+   * Starts consuming: each message through `processor`, or runs of them
+   * through `batch` first when given; rejects if the first start fails (later
+   * crashes are restarted by the runner).
+   */
+  async start(processor: MessageProcessor, batch?: BatchProcessing): Promise<void> {
     this.processor = processor;
+    this.batchProcessing = batch;
     this.stopping = false;
-    await this.launch(processor);
+    await this.launch(processor, batch);
   }
 
-  private async launch(processor: MessageProcessor): Promise<void> {
+  private async launch(processor: MessageProcessor, batch?: BatchProcessing): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
       sessionTimeout: this.options.sessionTimeoutMs,
@@ -162,7 +184,7 @@ export class ConsumerRunner {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
-      eachBatch: (payload) => this.processBatch(payload, processor),
+      eachBatch: (payload) => this.processBatch(payload, processor, batch),
     });
   }
 
@@ -195,7 +217,7 @@ export class ConsumerRunner {
     await old?.disconnect().catch(() => undefined);
     this.restartsTotal++;
     try {
-      await this.launch(processor);
+      await this.launch(processor, this.batchProcessing);
       this.log.warn(`consumer group ${this.options.groupId} restarted after a crash (${reason})`);
     } catch (error) {
       this.crashed(`restart failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
@@ -215,7 +237,7 @@ export class ConsumerRunner {
     this.state = 'stopped';
   }
 
-  private async processBatch(payload: EachBatchPayload, processor: MessageProcessor): Promise<void> {
+  private async processBatch(payload: EachBatchPayload, processor: MessageProcessor, batchProcessing?: BatchProcessing): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs builds these as closures over the batch, not methods that need `this`
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, pause } = payload;
     let revoked = false;
@@ -242,7 +264,32 @@ export class ConsumerRunner {
       lastCommitAt = Date.now();
     };
     try {
-      for (const message of batch.messages) {
+      // Runs of messages through the batch processor while it takes all it is given; the
+      // rest of the fetched batch, from the first message it left, one by one below.
+      let next = 0;
+      if (batchProcessing) {
+        while (next < batch.messages.length && control.isActive()) {
+          const run = batch.messages.slice(next, next + batchProcessing.maxMessages);
+          const done = Math.min(
+            run.length,
+            Math.max(
+              0,
+              await batchProcessing.process(
+                run.map((m) => toConsumed(batch.topic, batch.partition, m)),
+                control,
+              ),
+            ),
+          );
+          if (done > 0) {
+            lastDone = run[done - 1].offset;
+            resolveOffset(lastDone);
+            next += done;
+            if (Date.now() - lastCommitAt >= COMMIT_INTERVAL_MS) await commit(lastDone);
+          }
+          if (done < run.length) break;
+        }
+      }
+      for (const message of batch.messages.slice(next)) {
         if (!control.isActive()) break;
         const outcome = await processor(toConsumed(batch.topic, batch.partition, message), control);
         if (outcome === 'abort') break;
@@ -265,10 +312,13 @@ export class ConsumerRunner {
 
   private pauseFor(pause: () => () => void, ms: number): void {
     const resume = pause();
-    const timer = setTimeout(() => {
-      this.resumeTimers.delete(timer);
-      resume();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.resumeTimers.delete(timer);
+        resume();
+      },
+      Math.max(0, ms),
+    );
     this.resumeTimers.add(timer);
   }
 }

@@ -11,7 +11,7 @@ import { InboxGuard, Queryable } from './policies/inbox.guard';
 import { parseDelivery } from './policies/parse.policy';
 import { AttemptLedger, describeError, RetryPolicy } from './policies/retry.policy';
 import { routeEvent } from './policies/route.policy';
-import { CommitOutcome, UnitOfWork } from './unit-of-work';
+import { CommitOutcome, PendingDelivery, UnitOfWork } from './unit-of-work';
 
 /** A handler's first phase: the `@EventPattern` method, called with the event and its context; resolves when it finished. */
 export type EventHandler = (event: EventEnvelope, ctx: KafkaEventContext) => Promise<void>;
@@ -27,6 +27,8 @@ export interface ConsumerPipelineSteps {
   /** Where the inbox pre-check reads (autocommit); null: no pre-check, the unit of work's claim alone decides. */
   duplicatePrecheck: Queryable | null;
   unitOfWork: UnitOfWork;
+  /** How {@link ConsumerPipeline.processBatch} commits a batch (default: `unitOfWork`). */
+  batchUnitOfWork?: UnitOfWork;
   failureClasses: readonly FailureClass[];
   retry: RetryPolicy;
   deadLetters: DeadLetterSink;
@@ -71,8 +73,95 @@ export class ConsumerPipeline {
     );
   }
 
+  /**
+   * Several consecutive messages of one partition in one unit of work (the
+   * batch mode): parse, route and the inbox pre-check for all of them, each
+   * handler's first phase, then one {@link UnitOfWork} run for those that got
+   * this far, then their after-commit hooks. Resolves with how many messages,
+   * from the first, are done (handled or duplicates). The batch ends before
+   * the first message that needs anything else — one that does not parse or
+   * route, one already waiting for a retry, a handler that throws in its first
+   * phase, a delivery whose work fails (its neighbours before it commit) —
+   * and the caller hands that message to {@link process}, which classifies,
+   * retries and dead-letters exactly as without batching. A failure of the
+   * pre-check or of the whole transaction commits nothing here: 0.
+   */
+  async processBatch(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {
+    const started = Date.now();
+    const routed: { message: ConsumedMessage; event: EventEnvelope; handler: EventHandler }[] = [];
+    for (const message of messages) {
+      if (this.attempts.attemptOf(message) > 1) break; // waiting for a retry: the per-message path counts its attempts
+      const parsed = parseDelivery(message);
+      if (!parsed.ok) break;
+      const route = routeEvent(message, parsed.event, this.steps.topicPrefix, this.steps.handlerFor);
+      if (!route.ok) break;
+      routed.push({ message, event: parsed.event, handler: route.handler });
+    }
+    if (routed.length === 0 || !control.isActive()) return 0;
+    const { duplicatePrecheck, inbox } = this.steps;
+    const unitOfWork = this.steps.batchUnitOfWork ?? this.steps.unitOfWork;
+    let seen: Set<string>;
+    try {
+      seen = duplicatePrecheck
+        ? await inbox.seen(
+            duplicatePrecheck,
+            routed.map((r) => r.event.id),
+          )
+        : new Set();
+    } catch {
+      return 0;
+    }
+
+    // Phase 1 of each handler, in order, each in its own log context and consumer span (as one by one).
+    const steps: ({ kind: 'duplicate' } | { kind: 'pending'; index: number; afterCommit: readonly (() => unknown)[] })[] = [];
+    const pending: PendingDelivery[] = [];
+    for (const { message, event, handler } of routed) {
+      if (seen.has(event.id)) {
+        steps.push({ kind: 'duplicate' });
+        continue;
+      }
+      try {
+        const registered = await withLogContext({ correlationId: event.correlationId, eventId: event.id, orderId: eventKey(event) }, () =>
+          withConsumerSpan(this.trace(message, event, 1), async () => {
+            const ctx = new KafkaEventContext([message, event, 1]);
+            await handler(event, ctx);
+            return ctx.seal();
+          }),
+        );
+        steps.push({ kind: 'pending', index: pending.length, afterCommit: registered.afterCommit });
+        pending.push({ message, event, work: registered.work });
+      } catch {
+        break; // this message again through process(), which classifies the failure
+      }
+    }
+
+    const { committed } = pending.length > 0 ? await unitOfWork.run(pending) : { committed: [] as CommitOutcome[] };
+    let done = 0;
+    for (const step of steps) {
+      const { message, event } = routed[done];
+      let outcome: CommitOutcome;
+      if (step.kind === 'duplicate') outcome = 'duplicate';
+      else if (step.index < committed.length) outcome = committed[step.index];
+      else break;
+      if (outcome === 'handled')
+        await withLogContext({ correlationId: event.correlationId, eventId: event.id, orderId: eventKey(event) }, () =>
+          this.runAfterCommit(step.kind === 'pending' ? step.afterCommit : [], event),
+        );
+      this.steps.status.record(message.topic, outcome, Date.now() - started);
+      done++;
+    }
+    if (done > 0) this.steps.status.resume();
+    return done;
+  }
+
   /** Runs a routed event until it is handled, a duplicate, waiting for its retry, dead-lettered, or aborted. */
-  private async deliver(message: ConsumedMessage, event: EventEnvelope, handler: EventHandler, control: ProcessingControl, started: number): Promise<ProcessOutcome> {
+  private async deliver(
+    message: ConsumedMessage,
+    event: EventEnvelope,
+    handler: EventHandler,
+    control: ProcessingControl,
+    started: number,
+  ): Promise<ProcessOutcome> {
     const attempt = this.attempts.attemptOf(message);
     for (;;) {
       try {
@@ -97,7 +186,9 @@ export class ConsumerPipeline {
             return { retryInMs: decision.inMs };
           case 'retry':
             this.steps.status.record(message.topic, 'retried');
-            this.log.warn(`${event.type} ${event.id} failed (attempt ${attempt}/${this.steps.retry.options.maxAttempts}), retrying in ${decision.inMs} ms: ${describeError(error)}`);
+            this.log.warn(
+              `${event.type} ${event.id} failed (attempt ${attempt}/${this.steps.retry.options.maxAttempts}), retrying in ${decision.inMs} ms: ${describeError(error)}`,
+            );
             // Retry by pausing this partition, not by sleeping here: a sleeping batch
             // would hold kafkajs's fetch loop and stall every other partition too.
             this.attempts.recordFailure(message, attempt);
@@ -116,20 +207,7 @@ export class ConsumerPipeline {
    * `traceparent`; outbox rows the handler writes carry this span on.
    */
   private attempt(message: ConsumedMessage, event: EventEnvelope, handler: EventHandler, attempt: number): Promise<CommitOutcome> {
-    const trace = {
-      app: this.steps.app,
-      topic: message.topic,
-      headers: message.headers,
-      attributes: {
-        'messaging.consumer.group.name': this.steps.groupId,
-        'messaging.destination.partition.id': String(message.partition),
-        'messaging.kafka.offset': Number(message.offset),
-        'messaging.message.id': event.id,
-        'app.correlation_id': event.correlationId,
-        'app.attempt': attempt,
-      },
-    };
-    return withConsumerSpan(trace, async (span) => {
+    return withConsumerSpan(this.trace(message, event, attempt), async (span) => {
       const { duplicatePrecheck, inbox, unitOfWork } = this.steps;
       if (duplicatePrecheck && (await inbox.seen(duplicatePrecheck, [event.id])).size > 0) return duplicate(span);
 
@@ -143,6 +221,23 @@ export class ConsumerPipeline {
       await this.runAfterCommit(registered.afterCommit, event);
       return 'handled';
     });
+  }
+
+  /** The consumer span of one attempt: the child of the message's `traceparent`. */
+  private trace(message: ConsumedMessage, event: EventEnvelope, attempt: number) {
+    return {
+      app: this.steps.app,
+      topic: message.topic,
+      headers: message.headers,
+      attributes: {
+        'messaging.consumer.group.name': this.steps.groupId,
+        'messaging.destination.partition.id': String(message.partition),
+        'messaging.kafka.offset': Number(message.offset),
+        'messaging.message.id': event.id,
+        'app.correlation_id': event.correlationId,
+        'app.attempt': attempt,
+      },
+    };
   }
 
   /** After-commit hooks run once, in order; a failing one is logged (the effects are committed, the delivery is done). */

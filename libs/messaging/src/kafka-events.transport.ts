@@ -1,5 +1,5 @@
 import { AppName, EventEnvelope } from '@lib/events';
-import { ConsumerRunner, KafkaConnectionOptions, RestartPolicy } from '@lib/kafka';
+import { ConsumedMessage, ConsumerRunner, KafkaConnectionOptions, ProcessingControl, RestartPolicy } from '@lib/kafka';
 import { withLogContext } from '@lib/logging';
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
@@ -12,7 +12,7 @@ import { KafkaEventContext } from './event-context';
 import { FAILURE_CLASSES, FailureClass } from './policies/failure-classes';
 import { InboxGuard } from './policies/inbox.guard';
 import { RetryPolicy } from './policies/retry.policy';
-import { TransactionPerDelivery } from './unit-of-work';
+import { TransactionPerBatch, TransactionPerDelivery } from './unit-of-work';
 
 export interface EventsTransportOptions {
   app: AppName;
@@ -47,6 +47,17 @@ export interface EventsTransportOptions {
    * the guard either way. Default true.
    */
   duplicatePrecheck?: boolean;
+  /**
+   * How deliveries share database transactions. 'delivery' (default): one
+   * transaction per message. 'batch': one transaction for up to
+   * `maxBatchMessages` consecutive messages of a partition as fetched, the
+   * inbox rows in one statement and a savepoint per delivery, so that a
+   * failing delivery is rolled back alone and then retried or dead-lettered
+   * one by one as in 'delivery' mode (docs/adr/XXXX-throughput-levers.md).
+   */
+  unitOfWork?: 'delivery' | 'batch';
+  /** Most messages in one batch transaction. Default 100. */
+  maxBatchMessages?: number;
   /** Told about every outcome as it happens (metrics). */
   observer?: ConsumerObserver;
   /** How a crashed consumer is restarted, and when the runner gives up (state 'failed'). Default {@link DEFAULT_RESTART_POLICY}. */
@@ -110,7 +121,8 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
     this.topicPrefix = options.topicPrefix ?? '';
     this.ownsDeadLetters = !options.deadLetters;
     this.deadLetters =
-      options.deadLetters ?? new KafkaDeadLetterSink({ app: options.app, groupId: this.groupId, kafka: { ...options.kafka, clientId: `${options.kafka.clientId}-dlq` } });
+      options.deadLetters ??
+      new KafkaDeadLetterSink({ app: options.app, groupId: this.groupId, kafka: { ...options.kafka, clientId: `${options.kafka.clientId}-dlq` } });
     this.consumerStatus = new ConsumerStatus(options.observer);
   }
 
@@ -132,7 +144,15 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
         restart: this.options.restart,
       });
       // Every log line written while a message is handled names its topic.
-      await this.runner.start((message, control) => withLogContext({ topic: message.topic }, () => pipeline.process(message, control)));
+      const batch =
+        this.options.unitOfWork === 'batch'
+          ? {
+              maxMessages: this.options.maxBatchMessages ?? 100,
+              process: (messages: ConsumedMessage[], control: ProcessingControl) =>
+                withLogContext({ topic: messages[0].topic }, () => pipeline.processBatch(messages, control)),
+            }
+          : undefined;
+      await this.runner.start((message, control) => withLogContext({ topic: message.topic }, () => pipeline.process(message, control)), batch);
       this.log.log(`consumer group "${this.groupId}" subscribed to ${this.topics().join(', ')}`);
       callback();
     } catch (error) {
@@ -174,6 +194,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
       inbox,
       duplicatePrecheck: this.options.duplicatePrecheck === false ? null : this.dataSource,
       unitOfWork: new TransactionPerDelivery(this.dataSource, inbox),
+      batchUnitOfWork: new TransactionPerBatch(this.dataSource, inbox),
       failureClasses: this.options.failureClasses ?? FAILURE_CLASSES,
       retry: new RetryPolicy({ maxAttempts: this.options.maxAttempts ?? 5, backoffMs: this.options.retryBackoffMs ?? 200, maxBackoffMs: maxRetryBackoffMs }),
       deadLetters: this.deadLetters,

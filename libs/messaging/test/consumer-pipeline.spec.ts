@@ -102,7 +102,9 @@ describe('ConsumerPipeline', () => {
   it('dead-letters a value that is not an event at once, without calling a handler', async () => {
     expect(await pipeline().process(messageOf('not json'), active)).toBe('done');
     expect(handler).not.toHaveBeenCalled();
-    expect(sink.letters).toEqual([{ original: expect.objectContaining({ topic: 'order.created', offset: '0' }), reason: expect.objectContaining({ kind: 'not_json', attempts: 0 }) }]);
+    expect(sink.letters).toEqual([
+      { original: expect.objectContaining({ topic: 'order.created', offset: '0' }), reason: expect.objectContaining({ kind: 'not_json', attempts: 0 }) },
+    ]);
     expect(status.snapshot()['order.created']).toMatchObject({ dead_lettered: 1 });
   });
 
@@ -171,7 +173,11 @@ describe('ConsumerPipeline', () => {
 
   it('keeps a failing after-commit hook from undoing a committed delivery', async () => {
     const event = orderCreated();
-    handler.mockImplementation(async (_, ctx) => ctx.afterCommit(() => { throw new Error('dispatcher asleep'); }));
+    handler.mockImplementation(async (_, ctx) =>
+      ctx.afterCommit(() => {
+        throw new Error('dispatcher asleep');
+      }),
+    );
     expect(await pipeline().process(messageOf(encodeEvent(event)), active)).toBe('done');
     expect(status.snapshot()['order.created']).toMatchObject({ handled: 1 });
   });
@@ -193,5 +199,88 @@ describe('ConsumerPipeline', () => {
     });
     await pipeline().process(messageOf(encodeEvent(event)), active);
     expect(received).toEqual({ event, causedBy: { correlationId: 'c-1', causationId: event.id }, attempt: 1 });
+  });
+
+  describe('processBatch (one unit of work for consecutive messages of a partition)', () => {
+    /** Records each run's deliveries; fails the delivery of `failOn` (its neighbours before it commit). */
+    class BatchMemoryUnitOfWork extends MemoryUnitOfWork {
+      readonly runs: string[][] = [];
+      failOn: string | null = null;
+      override async run(deliveries: readonly PendingDelivery[]): Promise<UnitOfWorkResult> {
+        this.runs.push(deliveries.map((d) => d.event.id));
+        const cut = deliveries.findIndex((d) => d.event.id === this.failOn);
+        if (cut < 0) return super.run(deliveries);
+        const before = await super.run(deliveries.slice(0, cut));
+        return { committed: before.committed, failure: { error: new Error('work failed') } };
+      }
+    }
+    let batchUow: BatchMemoryUnitOfWork;
+    const batchPipeline = () => {
+      batchUow = new BatchMemoryUnitOfWork();
+      uow = batchUow;
+      return pipeline();
+    };
+    const messages = (events: (EventEnvelope | string)[]) =>
+      events.map((e, i) => messageOf(typeof e === 'string' ? e : encodeEvent(e), 'order.created', String(i)));
+
+    it('runs every handler first, then one unit of work for all of them, then each after-commit hook, and reports them all done', async () => {
+      const steps: string[] = [];
+      handler.mockImplementation(async (e, ctx) => {
+        steps.push(`phase 1 ${e.id}`);
+        ctx.inTransaction(async () => void steps.push(`work ${e.id}`));
+        ctx.afterCommit(() => void steps.push(`after ${e.id}`));
+      });
+      const p = batchPipeline();
+      const events = [orderCreated(), orderCreated(), orderCreated()];
+      expect(await p.processBatch(messages(events), active)).toBe(3);
+      const [a, b, c] = events.map((e) => e.id);
+      expect(steps).toEqual([`phase 1 ${a}`, `phase 1 ${b}`, `phase 1 ${c}`, `work ${a}`, `work ${b}`, `work ${c}`, `after ${a}`, `after ${b}`, `after ${c}`]);
+      expect(batchUow.runs).toEqual([[a, b, c]]);
+      expect(status.snapshot()['order.created']).toMatchObject({ handled: 3 });
+    });
+
+    it('counts an event the inbox has seen as a done duplicate without calling its handler', async () => {
+      const events = [orderCreated(), orderCreated(), orderCreated()];
+      precheck.add(events[1].id);
+      expect(await batchPipeline().processBatch(messages(events), active)).toBe(3);
+      expect(handler).toHaveBeenCalledTimes(2);
+      expect(batchUow.runs).toEqual([[events[0].id, events[2].id]]);
+      expect(status.snapshot()['order.created']).toMatchObject({ handled: 2, duplicate: 1 });
+    });
+
+    it('stops before a message that is not an event, leaving it to the per-message path that dead-letters it', async () => {
+      const events = [orderCreated(), 'not json', orderCreated()];
+      expect(await batchPipeline().processBatch(messages(events), active)).toBe(1);
+      expect(sink.letters).toEqual([]);
+      expect(batchUow.applied).toEqual([(events[0] as EventEnvelope).id]);
+    });
+
+    it('commits the deliveries before one whose work fails and leaves that one and the rest undone', async () => {
+      const events = [orderCreated(), orderCreated(), orderCreated()];
+      const p = batchPipeline();
+      batchUow.failOn = events[1].id;
+      expect(await p.processBatch(messages(events), active)).toBe(1);
+      expect(batchUow.applied).toEqual([events[0].id]);
+      expect(status.snapshot()['order.created']).toMatchObject({ handled: 1, retried: 0, dead_lettered: 0 });
+    });
+
+    it('stops before a message whose handler throws in its first phase, committing the ones before it', async () => {
+      const events = [orderCreated(), orderCreated(), orderCreated()];
+      handler.mockImplementation(async (e) => {
+        if (e.id === events[1].id) throw new Error('gateway down');
+      });
+      expect(await batchPipeline().processBatch(messages(events), active)).toBe(1);
+      expect(batchUow.runs).toEqual([[events[0].id]]);
+    });
+
+    it('leaves a message that waits for its retry to the per-message path, which counts its attempts', async () => {
+      const event = orderCreated();
+      handler.mockRejectedValueOnce(new Error('bug'));
+      const p = batchPipeline();
+      const [message] = messages([event]);
+      expect(await p.process(message, active)).toEqual({ retryInMs: expect.any(Number) });
+      expect(await p.processBatch([message], active)).toBe(0);
+      expect(await p.process(message, active)).toBe('done');
+    });
   });
 });

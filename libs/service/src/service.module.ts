@@ -136,6 +136,8 @@ export class ServiceModule {
               maxAttempts: e.CONSUMER_MAX_ATTEMPTS,
               retryBackoffMs: e.CONSUMER_RETRY_BACKOFF_MS,
               maxRetryBackoffMs: e.CONSUMER_MAX_RETRY_BACKOFF_MS,
+              unitOfWork: e.CONSUMER_UNIT_OF_WORK,
+              maxBatchMessages: e.CONSUMER_BATCH_MESSAGES,
               deadLetters,
               observer: metrics,
             },

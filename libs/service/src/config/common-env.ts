@@ -58,6 +58,16 @@ export class CommonEnv {
   /** Ceiling of the retry delay, and the wait between checks while a dependency is down. */
   @IsInt() @Min(10) @Max(600_000) CONSUMER_MAX_RETRY_BACKOFF_MS: number = 5000;
 
+  /**
+   * How consumed messages share database transactions: `delivery` (one per
+   * message) or `batch` (one per run of up to CONSUMER_BATCH_MESSAGES messages
+   * of a partition, a savepoint per message; docs/adr/XXXX-throughput-levers.md).
+   */
+  @IsIn(['delivery', 'batch'], { message: 'CONSUMER_UNIT_OF_WORK must be delivery or batch' })
+  CONSUMER_UNIT_OF_WORK: 'delivery' | 'batch' = 'delivery';
+  /** Most messages in one transaction when CONSUMER_UNIT_OF_WORK=batch. */
+  @IsInt() @Min(1) @Max(10_000) CONSUMER_BATCH_MESSAGES: number = 100;
+
   /** Connections in the app's database pool (HTTP requests, consumer transactions). */
   @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE: number = 10;
 
