@@ -1,27 +1,75 @@
 /**
  * `npm start`: the whole system on this machine.
- * Brings the infrastructure up if needed (Kafka from Maven Central jars, the
- * three PostgreSQL databases), builds the three apps, starts them (each runs
- * its migrations), waits until each is ready, prints their URLs, and stops
- * them cleanly on Ctrl-C. The broker keeps running (`npm run infra:down`).
+ * First checks what it needs (Node, Java, Maven, PostgreSQL, free ports, disk
+ * space) and stops with one line per problem before starting anything. Then
+ * brings the infrastructure up if needed (Kafka from Maven Central jars, the
+ * three PostgreSQL databases), builds the three apps (or reuses builds newer
+ * than their sources), starts them (each runs its migrations), waits until
+ * each is ready, prints their URLs, and stops them cleanly on Ctrl-C. The
+ * broker keeps running (`npm run infra:down`). Progress is printed at least
+ * every 5 s while anything slow runs.
  */
 import { Apps, AppName } from '@lib/events';
-import { AppProcess, buildApp, infraUp, loadDotEnv } from '@lib/infra';
+import { AppProcess, DEFAULT_PORTS, buildApp, buildIsFresh, infraUp, parseCommandLine, preflight } from '@lib/infra';
+
+const USAGE = `usage: npm start [-- --rebuild]
+
+Checks what the system needs (Node 20.19+, Java 17+, Maven, PostgreSQL, free ports, disk space), brings up
+Kafka and the databases (npm run infra:up), builds the three apps unless their builds are newer than the
+sources, starts them and waits until each answers /health/ready. Ctrl-C stops the apps; Kafka keeps running.
+
+  --rebuild   build the apps even when their builds are up to date
+
+environment (or .env): ORDER_PORT, PAYMENT_PORT, NOTIFICATION_PORT, KAFKA_*, *_DATABASE_URL (see .env.example)`;
 
 const COLORS: Record<AppName, string> = { order: '\x1b[36m', payment: '\x1b[35m', notification: '\x1b[33m' };
 const RESET = '\x1b[0m';
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+/** Longest silence while something slow runs. */
+const PROGRESS_EVERY_MS = 5000;
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  const { values } = parseCommandLine({ usage: USAGE, options: { rebuild: { type: 'boolean' } } });
   const started = Date.now();
-  loadDotEnv();
-  await infraUp({ log: (line: string) => say(`[infra] ${line}`) });
+  const appPorts = Object.fromEntries(Apps.map((app) => [app, Number(process.env[`${app.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[app])]));
 
-  say('[build] nest build order, payment, notification …');
-  for (const app of Apps) await buildApp(app);
+  const check = await preflight({ appPorts });
+  if (check.problems.length > 0) {
+    for (const p of check.problems) say(`[preflight] ${p.line}`);
+    say(`[preflight] ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} found in ${seconds(started)}; nothing was started`);
+    return 1;
+  }
+  say(`[preflight] ok: ${check.notes.join(', ')} (${check.elapsedMs} ms)`);
+
+  const infraStarted = Date.now();
+  const infra = await infraUp({ log: (line: string) => say(`[infra] ${line}`) });
+  const reused: string[] = [];
+  if (!infra.startedBroker) reused.push('the running Kafka');
+  if (infra.createdTopics.length === 0) reused.push('the topics');
+  if (infra.createdDatabases.length === 0) reused.push('the databases');
+  say(`[infra] ready in ${seconds(infraStarted)}`);
+
+  let built = 0;
+  for (const app of Apps) {
+    if (!values.rebuild && buildIsFresh(app)) {
+      say(`[build] ${app}: dist/apps/${app}/main.js is newer than its sources, reused`);
+      continue;
+    }
+    const t = Date.now();
+    const ticker = setInterval(() => say(`[build] ${app}: nest build … ${seconds(t)}`), PROGRESS_EVERY_MS);
+    try {
+      await buildApp(app);
+    } finally {
+      clearInterval(ticker);
+    }
+    built += 1;
+    say(`[build] ${app}: built in ${seconds(t)}`);
+  }
+  if (built === 0) reused.push('the three builds');
 
   const running = Apps.map((app) =>
-    new AppProcess({ app, keepLines: false, onLine: (line) => say(`${COLORS[app]}${app.padEnd(12)}${RESET} ${line}`) }).spawn(),
+    new AppProcess({ app, port: appPorts[app], keepLines: false, onLine: (line) => say(`${COLORS[app]}${app.padEnd(12)}${RESET} ${line}`) }).spawn(),
   );
 
   let stopping = false;
@@ -46,14 +94,44 @@ async function main(): Promise<void> {
     });
   }
 
-  await Promise.all(running.map((r) => r.waitUntilReady(90_000)));
+  // Which app the wait is for, and why: its /health/ready answer.
+  const waitStarted = Date.now();
+  const ready = new Set<AppName>();
+  const ticker = setInterval(() => {
+    for (const r of running.filter((x) => !ready.has(x.app))) {
+      fetch(`${r.url}/health/ready`, { signal: AbortSignal.timeout(2000) })
+        .then(async (res) =>
+          say(`[start] waiting for ${r.app} (${seconds(waitStarted)}): /health/ready answers ${res.status} ${(await res.text()).slice(0, 200)}`),
+        )
+        .catch((e: Error) => say(`[start] waiting for ${r.app} (${seconds(waitStarted)}): /health/ready does not answer yet (${e.message})`));
+    }
+  }, PROGRESS_EVERY_MS);
+  try {
+    await Promise.all(
+      running.map(async (r) => {
+        await r.waitUntilReady(90_000);
+        ready.add(r.app);
+        say(`[start] ${r.app} ready after ${seconds(waitStarted)}`);
+      }),
+    );
+  } finally {
+    clearInterval(ticker);
+  }
   say('');
-  say(`[start] all three apps are ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+  say(`[start] all three apps are ready in ${seconds(started)}:`);
   for (const r of running) say(`         ${r.app.padEnd(13)} ${r.url}   (health: ${r.url}/health/ready)`);
+  if (reused.length === 5) say('[start] reused everything: the running Kafka, the topics, the databases and the three builds');
+  else if (reused.length > 0) say(`[start] reused ${reused.join(', ')}`);
   say('[start] try it:  npm run demo        — or see README.md; Ctrl-C stops the apps');
+  return -1; // keeps running
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`npm start failed: ${error.message}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: Error) => {
+    process.stderr.write(`npm start failed: ${error.message}\n`);
+    process.exit(1);
+  },
+);

@@ -5,6 +5,7 @@ import { OrderEnv } from '../apps/order/src/config/order.env';
 import { PaymentEnv } from '../apps/payment/src/config/payment.env';
 import { DEFAULT_TOPIC_PARTITIONS } from '@lib/infra/config';
 import { DEFAULT_KAFKA_VERSION } from '@lib/infra/versions';
+import { DEFAULT_EVENT_RETENTION_MS } from '@lib/infra/broker-settings';
 
 /** Variables only the infrastructure scripts read, with their defaults. */
 const INFRA_DEFAULTS: Record<string, string> = {
@@ -13,6 +14,8 @@ const INFRA_DEFAULTS: Record<string, string> = {
   KAFKA_CLUSTER_SIZE: '1',
   KAFKA_TOPIC_PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS),
   INFRA_MODE: 'jar',
+  KAFKA_DLQ_RETENTION_MS: '-1',
+  KAFKA_EVENT_RETENTION_MS: DEFAULT_EVENT_RETENTION_MS,
 };
 
 function parseEnvFile(text: string): Record<string, string> {
