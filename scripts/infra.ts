@@ -2,8 +2,7 @@
  * npm run infra:up | infra:down | infra:status | infra:fetch
  * (ts-node scripts/infra.ts <command>). Exits non-zero with one clear line on failure.
  */
-import { parseArgs } from 'node:util';
-import { fetchKafka, infraDown, infraStatus, infraUp, kafkaVersion, loadDotEnv, localBootstrap, parseClusterSize } from '@lib/infra';
+import { fetchKafka, infraDown, infraStatus, infraUp, kafkaVersion, localBootstrap, parseClusterSize, parseCommandLine, preflight } from '@lib/infra';
 
 const USAGE = `usage:
   npm run infra:up [-- --brokers N]   start Kafka (N=1: single broker, the default; N=3: a KRaft cluster on
@@ -13,23 +12,21 @@ const USAGE = `usage:
   npm run infra:fetch                 only download the Kafka jars
 
 environment: KAFKA_VERSION (default ${kafkaVersion({})}; e.g. 3.9.1), KAFKA_CLUSTER_SIZE (same as --brokers),
-KAFKA_BROKERS, KAFKA_TOPIC_PARTITIONS, INFRA_MODE, *_DATABASE_URL (see docs/infrastructure.md)`;
+KAFKA_BROKERS, KAFKA_PORT, KAFKA_TOPIC_PARTITIONS, KAFKA_DLQ_RETENTION_MS (default -1, unlimited),
+KAFKA_EVENT_RETENTION_MS, INFRA_MODE, *_DATABASE_URL — from the environment or .env (see docs/infrastructure.md)`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { brokers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const { values, positionals } = parseCommandLine({ usage: USAGE, allowPositionals: true, options: { brokers: { type: 'string' } } }, argv);
   const cmd = positionals[0];
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  loadDotEnv();
   switch (cmd) {
     case 'up': {
       const started = Date.now();
+      const check = await preflight();
+      if (check.problems.length > 0) {
+        for (const p of check.problems) console.log(`preflight: ${p.line}`);
+        console.log(`preflight: ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'}; nothing was started`);
+        return 1;
+      }
       const brokers = values.brokers === undefined ? undefined : parseClusterSize(values.brokers, '--brokers');
       const result = await infraUp({ brokers });
       const what = result.nodes > 1 ? `${result.nodes} brokers` : '1 broker';

@@ -1,24 +1,45 @@
 /**
  * `npm start`: the whole system on this machine.
- * Brings the infrastructure up if needed (Kafka from Maven Central jars, the
- * PostgreSQL databases), builds the three apps and the ops console, starts
- * them (each runs its migrations), waits until each is ready, prints their
- * URLs, and stops them cleanly on Ctrl-C. The broker keeps running
- * (`npm run infra:down`). Without ADMIN_TOKEN it generates one for the apps'
- * admin endpoints and hands it to the console too; without
- * CONSOLE_ADMIN_TOKEN it generates the console's sign-in token and prints it.
+ * First checks what it needs (Node, Java, Maven, PostgreSQL, free ports, disk
+ * space) and stops with one line per problem before starting anything. Then
+ * brings the infrastructure up if needed (Kafka from Maven Central jars, the
+ * PostgreSQL databases), builds the three apps and the ops console (or reuses
+ * builds newer than their sources), starts them (each runs its migrations),
+ * waits until each is ready, prints their URLs, and stops them cleanly on
+ * Ctrl-C. The broker keeps running (`npm run infra:down`). Progress is printed
+ * at least every 5 s while anything slow runs. Without ADMIN_TOKEN it
+ * generates one for the apps' admin endpoints and hands it to the console too;
+ * without CONSOLE_ADMIN_TOKEN it generates the console's sign-in token and
+ * prints it.
  */
-import { Apps, AppName } from '@lib/events';
-import { AppProcess, buildApp, distBundle, infraUp, loadDotEnv, NodeProcess } from '@lib/infra';
+import { Apps } from '@lib/events';
+import { AppProcess, BuildTarget, DEFAULT_PORTS, buildApp, buildIsFresh, distBundle, infraUp, NodeProcess, parseCommandLine, preflight } from '@lib/infra';
 import { randomBytes } from 'node:crypto';
 
-const COLORS: Record<AppName | 'console', string> = { order: '\x1b[36m', payment: '\x1b[35m', notification: '\x1b[33m', console: '\x1b[32m' };
+const USAGE = `usage: npm start [-- --rebuild]
+
+Checks what the system needs (Node 20.19+, Java 17+, Maven, PostgreSQL, free ports, disk space), brings up
+Kafka and the databases (npm run infra:up), builds the three apps and the ops console unless their builds are newer than
+the sources, starts them and waits until each answers /health/ready. Ctrl-C stops them; Kafka keeps running.
+
+  --rebuild   build the apps even when their builds are up to date
+
+environment (or .env): ORDER_PORT, PAYMENT_PORT, NOTIFICATION_PORT, CONSOLE_PORT, ADMIN_TOKEN, CONSOLE_ADMIN_TOKEN, KAFKA_*, *_DATABASE_URL (see .env.example)`;
+
+const COLORS: Record<BuildTarget, string> = { order: '\x1b[36m', payment: '\x1b[35m', notification: '\x1b[33m', console: '\x1b[32m' };
 const RESET = '\x1b[0m';
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const prefixed = (name: AppName | 'console') => (line: string) => say(`${COLORS[name]}${name.padEnd(12)}${RESET} ${line}`);
+const prefixed = (name: BuildTarget) => (line: string) => say(`${COLORS[name]}${name.padEnd(12)}${RESET} ${line}`);
+
+/** One process `npm start` runs: an app or the console. */
+interface Service {
+  name: BuildTarget;
+  url: string;
+  proc: NodeProcess;
+}
 
 /** The ops console as a process: its bundle, its port, ready once its /health/ready answers 200. */
-function consoleProcess(env: Record<string, string>): { process: NodeProcess; url: string } {
+function consoleService(env: Record<string, string>): Service {
   const url = `http://localhost:${process.env.CONSOLE_PORT ?? '3000'}`;
   const proc = new NodeProcess({
     name: 'console',
@@ -36,25 +57,63 @@ function consoleProcess(env: Record<string, string>): { process: NodeProcess; ur
       what: `console ready on ${url}`,
     },
   });
-  return { process: proc, url };
+  return { name: 'console', url, proc };
 }
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+/** Longest silence while something slow runs. */
+const PROGRESS_EVERY_MS = 5000;
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  const { values } = parseCommandLine({ usage: USAGE, options: { rebuild: { type: 'boolean' } } });
   const started = Date.now();
-  loadDotEnv();
-  await infraUp({ log: (line: string) => say(`[infra] ${line}`) });
+  const appPorts = Object.fromEntries(Apps.map((app) => [app, Number(process.env[`${app.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[app])]));
 
-  say('[build] nest build order, payment, notification, console …');
-  for (const app of [...Apps, 'console' as const]) await buildApp(app);
+  const check = await preflight({ appPorts });
+  if (check.problems.length > 0) {
+    for (const p of check.problems) say(`[preflight] ${p.line}`);
+    say(`[preflight] ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} found in ${seconds(started)}; nothing was started`);
+    return 1;
+  }
+  say(`[preflight] ok: ${check.notes.join(', ')} (${check.elapsedMs} ms)`);
+
+  const infraStarted = Date.now();
+  const infra = await infraUp({ log: (line: string) => say(`[infra] ${line}`) });
+  const reused: string[] = [];
+  if (!infra.startedBroker) reused.push('the running Kafka');
+  if (infra.createdTopics.length === 0) reused.push('the topics');
+  if (infra.createdDatabases.length === 0) reused.push('the databases');
+  say(`[infra] ready in ${seconds(infraStarted)}`);
+
+  let built = 0;
+  const targets: BuildTarget[] = [...Apps, 'console'];
+  for (const app of targets) {
+    if (!values.rebuild && buildIsFresh(app)) {
+      say(`[build] ${app}: dist/apps/${app}/main.js is newer than its sources, reused`);
+      continue;
+    }
+    const t = Date.now();
+    const ticker = setInterval(() => say(`[build] ${app}: nest build … ${seconds(t)}`), PROGRESS_EVERY_MS);
+    try {
+      await buildApp(app);
+    } finally {
+      clearInterval(ticker);
+    }
+    built += 1;
+    say(`[build] ${app}: built in ${seconds(t)}`);
+  }
+  if (built === 0) reused.push('the four builds');
 
   // One admin token for the apps' /admin endpoints, known to the console.
   const adminToken = process.env.ADMIN_TOKEN?.trim() || randomBytes(18).toString('base64url');
   const env = { ADMIN_TOKEN: adminToken };
-  const apps = Apps.map((app) => new AppProcess({ app, env, keepLines: false, onLine: prefixed(app) }).spawn());
+  const apps: Service[] = Apps.map((app) => {
+    const proc = new AppProcess({ app, port: appPorts[app], env, keepLines: false, onLine: prefixed(app) });
+    return { name: app, url: proc.url, proc };
+  });
   const consoleToken = process.env.CONSOLE_ADMIN_TOKEN?.trim() || randomBytes(18).toString('base64url');
-  const opsConsole = consoleProcess({ ...env, CONSOLE_ADMIN_TOKEN: consoleToken });
-  opsConsole.process.spawn();
-  const running: { name: string; proc: NodeProcess }[] = [...apps.map((a) => ({ name: a.app, proc: a })), { name: 'console', proc: opsConsole.process }];
+  const opsConsole = consoleService({ ...env, CONSOLE_ADMIN_TOKEN: consoleToken });
+  const running = [...apps, opsConsole];
+  for (const r of running) r.proc.spawn();
 
   let stopping = false;
   const stopAll = async (signal: string) => {
@@ -78,16 +137,46 @@ async function main(): Promise<void> {
     });
   }
 
-  await Promise.all(running.map((r) => r.proc.waitUntilReady(90_000)));
+  // Which app the wait is for, and why: its /health/ready answer.
+  const waitStarted = Date.now();
+  const ready = new Set<BuildTarget>();
+  const ticker = setInterval(() => {
+    for (const r of running.filter((x) => !ready.has(x.name))) {
+      fetch(`${r.url}/health/ready`, { signal: AbortSignal.timeout(2000) })
+        .then(async (res) =>
+          say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health/ready answers ${res.status} ${(await res.text()).slice(0, 200)}`),
+        )
+        .catch((e: Error) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health/ready does not answer yet (${e.message})`));
+    }
+  }, PROGRESS_EVERY_MS);
+  try {
+    await Promise.all(
+      running.map(async (r) => {
+        await r.proc.waitUntilReady(90_000);
+        ready.add(r.name);
+        say(`[start] ${r.name} ready after ${seconds(waitStarted)}`);
+      }),
+    );
+  } finally {
+    clearInterval(ticker);
+  }
   say('');
-  say(`[start] all three apps and the console are ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
-  for (const r of apps) say(`         ${r.app.padEnd(13)} ${r.url}   (health: ${r.url}/health/ready)`);
+  say(`[start] all three apps and the console are ready in ${seconds(started)}:`);
+  for (const r of apps) say(`         ${r.name.padEnd(13)} ${r.url}   (health: ${r.url}/health/ready)`);
   say(`         ${'console'.padEnd(13)} ${opsConsole.url}   (ops console: overview, dead letters, order journeys)`);
   if (!process.env.CONSOLE_ADMIN_TOKEN) say(`[start] console sign-in token (generated; CONSOLE_ADMIN_TOKEN sets one): ${consoleToken}`);
+  if (reused.length === 5) say('[start] reused everything: the running Kafka, the topics, the databases and the four builds');
+  else if (reused.length > 0) say(`[start] reused ${reused.join(', ')}`);
   say('[start] try it:  npm run demo        — or see README.md; Ctrl-C stops the apps');
+  return -1; // keeps running
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`npm start failed: ${error.message}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: Error) => {
+    process.stderr.write(`npm start failed: ${error.message}\n`);
+    process.exit(1);
+  },
+);

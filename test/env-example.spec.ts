@@ -6,6 +6,7 @@ import { OrderEnv } from '../apps/order/src/config/order.env';
 import { PaymentEnv } from '../apps/payment/src/config/payment.env';
 import { DEFAULT_TOPIC_PARTITIONS } from '@lib/infra/config';
 import { DEFAULT_KAFKA_VERSION } from '@lib/infra/versions';
+import { DEFAULT_EVENT_RETENTION_MS } from '@lib/infra/broker-settings';
 
 /** Variables only the infrastructure scripts read, with their defaults. */
 const INFRA_DEFAULTS: Record<string, string> = {
@@ -15,6 +16,8 @@ const INFRA_DEFAULTS: Record<string, string> = {
   KAFKA_TOPIC_PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS),
   INFRA_MODE: 'jar',
   CONSOLE_URL: 'http://localhost:3000', // npm run dlq
+  KAFKA_DLQ_RETENTION_MS: '-1',
+  KAFKA_EVENT_RETENTION_MS: DEFAULT_EVENT_RETENTION_MS,
 };
 
 function parseEnvFile(text: string): Record<string, string> {

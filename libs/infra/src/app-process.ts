@@ -1,6 +1,6 @@
 import { AppName } from '@lib/events';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './paths';
@@ -29,6 +29,35 @@ export async function buildApp(app: BuildTarget): Promise<string> {
   const bundle = distBundle(app);
   if (!existsSync(bundle)) throw new Error(`nest build ${app} produced no ${bundle}`);
   return bundle;
+}
+
+/** Newest modification time (ms) of the files under `dir` (skipping node_modules), 0 when there are none. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  }
+  for (const e of entries) {
+    if (e.name === 'node_modules') continue;
+    const full = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(full) : (statSync(full, { throwIfNoEntry: false })?.mtimeMs ?? 0));
+  }
+  return newest;
+}
+
+/**
+ * True when `dist/apps/<app>/main.js` is newer than everything it is built
+ * from (the app, the libraries, the TypeScript and Nest settings, the
+ * dependency lock), so `npm start` can reuse it instead of building again.
+ */
+export function buildIsFresh(app: BuildTarget): boolean {
+  const bundle = statSync(distBundle(app), { throwIfNoEntry: false });
+  if (!bundle) return false;
+  const sources = [join(REPO_ROOT, 'apps', app), join(REPO_ROOT, 'libs'), ...['tsconfig.json', 'nest-cli.json', 'package-lock.json'].map((f) => join(REPO_ROOT, f))];
+  return sources.every((source) => newestMtime(source) < bundle.mtimeMs);
 }
 
 export interface AppProcessOptions {

@@ -48,6 +48,43 @@ export function contractTopicConfigs(nodes: number): Record<string, string> {
   return { 'min.insync.replicas': String(replicationFor(nodes).minInSyncReplicas) };
 }
 
+/**
+ * `KAFKA_DLQ_RETENTION_MS`: how long a dead-letter topic keeps a message;
+ * default -1 (unlimited): a dead letter waits for a person, not for a clock.
+ */
+export function deadLetterRetentionMs(env: NodeJS.ProcessEnv = process.env): string {
+  return retentionSetting(env, 'KAFKA_DLQ_RETENTION_MS', '-1');
+}
+
+/** The broker's own default (`log.retention.hours=168`), stated explicitly. */
+export const DEFAULT_EVENT_RETENTION_MS = String(7 * 24 * 3600 * 1000);
+
+/**
+ * `KAFKA_EVENT_RETENTION_MS`: how long an event topic keeps a message;
+ * default 604800000 (7 days, Kafka's default). Consumers that are down for
+ * longer than this lose events: the outbox rows remain the record.
+ */
+export function eventRetentionMs(env: NodeJS.ProcessEnv = process.env): string {
+  return retentionSetting(env, 'KAFKA_EVENT_RETENTION_MS', DEFAULT_EVENT_RETENTION_MS);
+}
+
+function retentionSetting(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || (n < 1 && n !== -1)) throw new Error(`${name} must be -1 (unlimited) or a positive number of milliseconds, got "${raw}"`);
+  return String(n);
+}
+
+/**
+ * Every topic-level config infra:up sets on a contract topic: the contract
+ * topics' min ISR, and the retention of its kind (dead-letter or event).
+ */
+export function topicConfigsFor(topic: string, nodes: number, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const retention = topic.endsWith('.dlq') ? deadLetterRetentionMs(env) : eventRetentionMs(env);
+  return { ...contractTopicConfigs(nodes), 'retention.ms': retention };
+}
+
 /** Kafka property name → the apache/kafka image's env var (`group.initial.rebalance.delay.ms` → `KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS`). */
 export function toKafkaEnvVar(property: string): string {
   return `KAFKA_${property.toUpperCase().replace(/[.-]/g, '_')}`;

@@ -4,10 +4,10 @@
  * the apps' PostgreSQL databases. `npm run infra:up|down|status|fetch`.
  */
 import * as fs from 'node:fs';
-import { ALL_TOPICS } from '@lib/events/topics';
-import { countBrokers, ensureTopics, listTopics, waitForKafka } from '@lib/kafka/admin';
+import { ALL_TOPICS, DEAD_LETTER_TOPICS, EVENT_TOPICS } from '@lib/events/topics';
+import { countBrokers, ensureTopics, listTopics, reconcileTopicConfigs, waitForKafka } from '@lib/kafka/admin';
 import { MAIN_BROKER, brokerPid, brokerPorts, knownBrokers, runningVersion, startBroker, stopBroker } from './broker';
-import { contractTopicConfigs, replicationFor } from './broker-settings';
+import { replicationFor, topicConfigsFor } from './broker-settings';
 import { MAIN_CLUSTER, clusterLogs, localActiveController, runningClusterNodes, startCluster } from './cluster';
 import {
   mainPort,
@@ -32,9 +32,9 @@ export { startBroker, stopBroker, isBrokerRunning, brokerPid, MAIN_BROKER } from
 export type { StartBrokerOptions, BrokerInfo } from './broker';
 export { startCluster, stopCluster, MAIN_CLUSTER, CLUSTER_NODE_JVM_OPTS } from './cluster';
 export type { StartClusterOptions, KafkaCluster, ClusterNode } from './cluster';
-export { replicationFor, contractTopicConfigs } from './broker-settings';
+export { replicationFor, contractTopicConfigs, topicConfigsFor, deadLetterRetentionMs, eventRetentionMs } from './broker-settings';
 export type { Replication } from './broker-settings';
-export { waitForKafka, ensureTopics, waitForTopicLeaders, describePartitions, describeTopicConfigs } from '@lib/kafka/admin';
+export { waitForKafka, ensureTopics, reconcileTopicConfigs, waitForTopicLeaders, describePartitions, describeTopicConfigs } from '@lib/kafka/admin';
 export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePostgresRunning } from './postgres';
 export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap, mainPort } from './config';
 export { InfraError, isPidAlive } from './util';
@@ -43,6 +43,7 @@ export { REPO_ROOT } from './paths';
 export * from './poll';
 export * from './database-roles';
 export { migrationDatabaseUrl, DEFAULT_MIGRATION_DATABASE_URLS } from './config';
+export * from './cli';
 export * from './node-process';
 export * from './app-process';
 
@@ -191,17 +192,7 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
     }
   }
 
-  const { replicationFactor, minInSyncReplicas } = replicationFor(nodes);
-  const topics = await ensureTopics(infraKafkaConnection(brokers), ALL_TOPICS, {
-    partitions,
-    replicationFactor,
-    configs: contractTopicConfigs(nodes),
-  });
-  log(
-    topics.created.length > 0
-      ? `kafka: created topics ${topics.created.join(', ')} (${partitions} partitions, replication factor ${replicationFactor}, min ISR ${minInSyncReplicas})`
-      : `kafka: all ${ALL_TOPICS.length} contract topics present`,
-  );
+  const topics = await ensureContractTopics(brokers, { partitions, nodes, log });
   for (const m of topics.partitionMismatch) {
     log(`kafka: warning: topic ${m.topic} has ${m.partitions} partitions, KAFKA_TOPIC_PARTITIONS is ${partitions} (left as is)`);
   }
@@ -211,6 +202,41 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
     log(`postgres: databases ${Object.values(databaseUrls()).map((u) => parseDatabaseUrl(u).database).join(', ')} present`);
   }
   return { mode, brokers, nodes, version: runsVersion, startedBroker, createdTopics: topics.created, createdDatabases };
+}
+
+/**
+ * Creates the contract topics that are missing (event topics with
+ * KAFKA_EVENT_RETENTION_MS, dead-letter topics with KAFKA_DLQ_RETENTION_MS,
+ * default unlimited) and brings the configs of the topics that existed
+ * already to the same settings (a broker whose dead-letter topics were
+ * created with the 7-day default gets unlimited retention on the next
+ * `infra:up`).
+ */
+export async function ensureContractTopics(
+  brokers: string[],
+  opts: { partitions: number; nodes: number; log?: Logger },
+): Promise<{ created: string[]; reconfigured: string[]; partitionMismatch: { topic: string; partitions: number }[] }> {
+  const log = opts.log ?? consoleLogger;
+  const conn = infraKafkaConnection(brokers);
+  const { replicationFactor, minInSyncReplicas } = replicationFor(opts.nodes);
+  const created: string[] = [];
+  const partitionMismatch: { topic: string; partitions: number }[] = [];
+  for (const group of [EVENT_TOPICS, DEAD_LETTER_TOPICS]) {
+    const r = await ensureTopics(conn, group, { partitions: opts.partitions, replicationFactor, configs: topicConfigsFor(group[0], opts.nodes) });
+    created.push(...r.created);
+    partitionMismatch.push(...r.partitionMismatch);
+  }
+  const wanted = Object.fromEntries(ALL_TOPICS.map((t) => [t, topicConfigsFor(t, opts.nodes)]));
+  const reconfigured = await reconcileTopicConfigs(conn, wanted);
+  const retention = (t: string) => (wanted[t]['retention.ms'] === '-1' ? 'unlimited' : `${wanted[t]['retention.ms']} ms`);
+  log(
+    created.length > 0
+      ? `kafka: created topics ${created.join(', ')} (${opts.partitions} partitions, replication factor ${replicationFactor}, min ISR ${minInSyncReplicas})`
+      : `kafka: all ${ALL_TOPICS.length} contract topics present`,
+  );
+  if (reconfigured.length > 0) log(`kafka: topic configs updated on ${reconfigured.join(', ')}`);
+  log(`kafka: retention ${retention(EVENT_TOPICS[0])} on event topics, ${retention(DEAD_LETTER_TOPICS[0])} on dead-letter topics`);
+  return { created, reconfigured, partitionMismatch };
 }
 
 /**
@@ -275,3 +301,4 @@ export async function infraStatus(): Promise<InfraStatus> {
   }
   return { kafkaVersion: kafkaVersion(), jarsFetched: isKafkaFetched(), brokers, kafkaReady, clusterBrokers, local, localBrokers, missingTopics, postgres };
 }
+export * from './preflight';

@@ -225,24 +225,40 @@ export async function describeTopicConfigs(conn: KafkaConnectionOptions, topic: 
   });
 }
 
-/** Sets configuration entries of existing topics (the entries named; others stay as they are). */
+/** Sets configuration entries of existing topics (the entries named; the others set before stay). */
 export async function alterTopicConfigs(conn: KafkaConnectionOptions, topics: readonly string[], configs: Record<string, string>): Promise<void> {
-  await withAdmin(quietConfig(conn), async (admin) => {
-    const current = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })) });
-    await admin.alterConfigs({
-      validateOnly: false,
-      // alterConfigs replaces a topic's whole dynamic configuration: keep the entries set before.
-      resources: current.resources.map((r) => ({
+  await reconcileTopicConfigs(conn, Object.fromEntries(topics.map((topic) => [topic, configs])));
+}
+
+/**
+ * Makes the topic-level configs of existing topics match `wanted` (topic →
+ * name → value). AlterConfigs replaces a topic's whole set of dynamic
+ * configs, so the configs already set on the topic are read first and kept;
+ * a topic that already matches is left alone. Returns the topics it changed.
+ */
+export async function reconcileTopicConfigs(conn: KafkaConnectionOptions, wanted: Record<string, Record<string, string>>): Promise<string[]> {
+  const topics = Object.keys(wanted);
+  if (topics.length === 0) return [];
+  return withAdmin(quietConfig(conn), async (admin) => {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+    });
+    const changes = [];
+    for (const r of resources) {
+      // configSource 1 = DYNAMIC_TOPIC_CONFIG: set on the topic itself (what AlterConfigs replaces).
+      const current = Object.fromEntries(r.configEntries.filter((e) => Number(e.configSource) === 1).map((e) => [e.configName, e.configValue]));
+      const want = wanted[r.resourceName] ?? {};
+      if (Object.entries(want).every(([name, value]) => current[name] === value)) continue;
+      const merged = { ...current, ...want };
+      changes.push({
         type: ConfigResourceTypes.TOPIC,
         name: r.resourceName,
-        configEntries: [
-          ...r.configEntries
-            .filter((e) => !e.isDefault && !e.readOnly && !(e.configName in configs))
-            .map((e) => ({ name: e.configName, value: e.configValue })),
-          ...Object.entries(configs).map(([name, value]) => ({ name, value })),
-        ],
-      })),
-    });
+        configEntries: Object.entries(merged).map(([name, value]) => ({ name, value })),
+      });
+    }
+    if (changes.length > 0) await admin.alterConfigs({ validateOnly: false, resources: changes });
+    return changes.map((c) => c.name);
   });
 }
 
