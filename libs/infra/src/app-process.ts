@@ -56,7 +56,11 @@ function newestMtime(dir: string): number {
 export function buildIsFresh(app: BuildTarget): boolean {
   const bundle = statSync(distBundle(app), { throwIfNoEntry: false });
   if (!bundle) return false;
-  const sources = [join(REPO_ROOT, 'apps', app), join(REPO_ROOT, 'libs'), ...['tsconfig.json', 'nest-cli.json', 'package-lock.json'].map((f) => join(REPO_ROOT, f))];
+  const sources = [
+    join(REPO_ROOT, 'apps', app),
+    join(REPO_ROOT, 'libs'),
+    ...['tsconfig.json', 'nest-cli.json', 'package-lock.json'].map((f) => join(REPO_ROOT, f)),
+  ];
   return sources.every((source) => newestMtime(source) < bundle.mtimeMs);
 }
 
