@@ -152,7 +152,8 @@ describe('the ops console in a real browser', () => {
       cwd: REPO_ROOT,
       env: { ...process.env, KAFKA_BROKERS: system.brokers.join(','), CONSOLE_URL: opsConsole.url },
     });
-    const listed = (JSON.parse(stdout) as { eventId: string; state: string; action: { operator: string; note: string } }[]).filter(
+    // The JSON array is the output; anything kafkajs may have logged before it is not.
+    const listed = (JSON.parse(stdout.slice(stdout.search(/^\[/m))) as { eventId: string; state: string; action: { operator: string; note: string } }[]).filter(
       (l) => l.state !== 'waiting' || l.eventId,
     );
     expect(listed.find((l) => l.state === 'replayed')).toMatchObject({ state: 'replayed', action: { operator: 'e2e-operator', note: 'order restored' } });

@@ -43,8 +43,13 @@ export class AppClient {
       // /health/ready answers 503 with a JSON body that says why: a valid answer.
       return { ok: true, status: response.status, body: body as T };
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
-      return { ok: false, status: null, error: cause === 'ECONNREFUSED' ? 'not running (connection refused)' : (error as Error).message };
+      return { ok: false, status: null, error: refused(error) ? 'not running (connection refused)' : (error as Error).message };
     }
   }
+}
+
+/** Whether a fetch failed because nothing listens (the cause, or one of the causes tried per address family). */
+function refused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
+  return cause?.code === 'ECONNREFUSED' || (cause?.errors ?? []).some((e) => e.code === 'ECONNREFUSED');
 }

@@ -1,6 +1,19 @@
 import { deadLetterId, valueText } from '@lib/dead-letters';
 import { AppName, Apps } from '@lib/events';
-import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  ServiceUnavailableException,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { DeadLetterActions } from '../dead-letters/dead-letter-actions';
@@ -106,18 +119,18 @@ export class ConsoleHealthController {
   }
 
   @Get('ready')
-  async ready(@Req() req: Request) {
-    const res = req.res!;
+  async ready() {
     const consumer = this.ingester.status();
     try {
       await this.store.waitingPerApp();
     } catch (error) {
-      res.status(503);
-      return { status: 'error', error: { database: { status: 'down', message: (error as Error).message } } };
+      throw new ServiceUnavailableException({ status: 'error', error: { database: { status: 'down', message: (error as Error).message } } });
     }
     if (consumer.state !== 'joined') {
-      res.status(503);
-      return { status: 'error', error: { consumer: { status: 'down', message: consumer.lastError ?? `dead-letter consumer is ${consumer.state}` } } };
+      throw new ServiceUnavailableException({
+        status: 'error',
+        error: { consumer: { status: 'down', message: consumer.lastError ?? `dead-letter consumer is ${consumer.state}` } },
+      });
     }
     return { status: 'ok' };
   }
