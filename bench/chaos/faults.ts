@@ -32,7 +32,8 @@ export interface FaultRecord extends PlannedFault {
 
 export interface FaultContext {
   system: System<AppProcess>;
-  network: ChaosNetwork;
+  /** The instances' proxies, when a network cut is scheduled. */
+  network?: ChaosNetwork;
   postgres: PrivatePostgres;
   cluster: boolean;
   instances: number;
@@ -176,7 +177,7 @@ export async function inflict(planned: PlannedFault, ctx: FaultContext): Promise
       }
       case 'cut-db': {
         const victim = instance(planned.app!, planned.index!);
-        const links = ctx.network.of(victim.name);
+        const links = ctx.network!.of(victim.name);
         target = `${victim.name} ↔ PostgreSQL`;
         injectedAt = Date.now();
         links.postgres.blackhole();
@@ -186,7 +187,7 @@ export async function inflict(planned: PlannedFault, ctx: FaultContext): Promise
       }
       case 'cut-kafka': {
         const victim = instance(planned.app!, planned.index!);
-        const links = ctx.network.of(victim.name);
+        const links = ctx.network!.of(victim.name);
         target = `${victim.name} ↔ Kafka`;
         injectedAt = Date.now();
         for (const proxy of links.kafka) proxy.blackhole();

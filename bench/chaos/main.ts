@@ -17,7 +17,7 @@ async function main(): Promise<number> {
   const { log } = options;
   const started = new Date();
   log(`chaos: ${options.runs} run(s) from seed ${options.seed}; faults ${options.faults.join(', ')}`);
-  const bundles = await buildBundles(options.name);
+  const bundles = await buildBundles('chaos', options.reuseBundles);
   const runs: RunResult[] = [];
   for (let r = 0; r < options.runs; r++) {
     const run = await runChaos(options, options.seed + r, bundles);

@@ -53,6 +53,8 @@ export interface ChaosOptions {
   name: string;
   /** First client port of the broker (cluster: node i at basePort + 2(i-1)). */
   brokerPort: number;
+  /** Run the bundles an earlier invocation built (`.local/e2e-bundles/chaos`) instead of building them. */
+  reuseBundles: boolean;
   /** Print progress lines. */
   log: (line: string) => void;
 }
@@ -79,6 +81,7 @@ ${FAULTS.map((f) => `                      ${f.padEnd(20)}${FAULT_HELP[f]}`).joi
   --orders N        at most N orders per run
   --hold S          seconds a fault is held (default 8; a paused instance: session timeout + 5)
   --settle-timeout S  seconds to wait for quiescence (default 180)
+  --reuse-bundles   run the app bundles the last invocation built (after a code change: leave it out)
   --help            this text`;
 
 export function parseChaosArgs(argv: string[]): ChaosOptions | 'help' {
@@ -95,6 +98,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions | 'help' {
       orders: { type: 'string' },
       hold: { type: 'string' },
       'settle-timeout': { type: 'string' },
+      'reuse-bundles': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -125,6 +129,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions | 'help' {
     orders: values.orders === undefined ? undefined : Math.round(number('orders', values.orders, 1)),
     hold: number('hold', values.hold, 8),
     settleTimeout: number('settle-timeout', values['settle-timeout'], 180),
+    reuseBundles: values['reuse-bundles'] ?? false,
     resultsDir: 'bench/results',
     name: cluster ? 'chaos-cluster' : 'chaos',
     brokerPort: cluster ? 28792 : 28692,

@@ -12,6 +12,7 @@ import {
   startSystem,
   System,
 } from '@lib/testing';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, InvariantResult, quiescent, readiness, StatusSampler } from './checker';
 import { describePlanned, FaultRecord, inflict, planSchedule, PlannedFault } from './faults';
@@ -50,9 +51,12 @@ export interface RunResult {
 }
 
 /** Builds the three bundles once for all runs of an invocation. */
-export async function buildBundles(suite: string): Promise<Record<AppName, string>> {
+export async function buildBundles(suite: string, reuse = false): Promise<Record<AppName, string>> {
   const bundles = {} as Record<AppName, string>;
-  for (const app of Apps) bundles[app] = await buildBundle(app, suite);
+  for (const app of Apps) {
+    const built = join(REPO_ROOT, '.local', 'e2e-bundles', suite, app, 'main.js');
+    bundles[app] = reuse && existsSync(built) ? built : await buildBundle(app, suite);
+  }
   return bundles;
 }
 
@@ -87,11 +91,13 @@ export async function runChaos(options: ChaosOptions, seed: number, bundles: Rec
     const postgresPort = await freePort();
     postgres = await startPrivatePostgres(`${options.name}-${seed}`, postgresPort);
     const nodePorts = options.cluster ? [0, 1, 2].map((i) => options.brokerPort + 2 * i) : [options.brokerPort];
-    const net = await ChaosNetwork.plan(options.instances, nodePorts);
+    // Proxies only when a network cut is scheduled: every byte of every instance then flows through this process.
+    const cuts = options.faults.some((f) => f === 'cut-db' || f === 'cut-kafka');
+    const net = cuts ? await ChaosNetwork.plan(options.instances, nodePorts) : undefined;
     network = net;
     const kafka = options.cluster
-      ? privateCluster({ basePort: options.brokerPort, nodes: 3, partitions: 6, extraProperties: (id) => net.brokerProperties(id - 1) })
-      : privateBroker({ port: options.brokerPort, partitions: 6, extraProperties: net.brokerProperties(0) });
+      ? privateCluster({ basePort: options.brokerPort, nodes: 3, partitions: 6, extraProperties: net && ((id) => net.brokerProperties(id - 1)) })
+      : privateBroker({ port: options.brokerPort, partitions: 6, extraProperties: net?.brokerProperties(0) });
     const t0 = Date.now();
     system = await startSystem({
       name: options.name,
@@ -107,7 +113,7 @@ export async function runChaos(options: ChaosOptions, seed: number, bundles: Rec
     const starting: Promise<unknown>[] = [];
     for (const app of Apps)
       for (let index = 1; index <= options.instances; index++) {
-        const { env } = await net.connect(app, index, postgresPort, new URL(sys.databaseUrl(app)).pathname.slice(1));
+        const env = net ? (await net.connect(app, index, postgresPort, new URL(sys.databaseUrl(app)).pathname.slice(1))).env : {};
         starting.push(sys.addInstance(app, { env }));
       }
     await Promise.all(starting);
