@@ -91,6 +91,15 @@ const COMMIT_INTERVAL_MS = 1000;
  * 'restarting': crashed, a restart is scheduled. 'failed': crashed more often
  * than the restart policy allows; the process cannot recover by itself.
  */
+/** A partition whose current message has been in work (handled, retried, requeued) since `since` without being done. */
+export interface PartitionInWork {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Epoch ms the runner first took this message. */
+  since: number;
+}
+
 export type ConsumerState = 'idle' | 'joining' | 'joined' | 'restarting' | 'failed' | 'stopped';
 
 /**
@@ -120,6 +129,8 @@ export class ConsumerRunner {
   private restartTimer: NodeJS.Timeout | null = null;
   private restartsTotal = 0;
   private batchProcessing: BatchProcessing | undefined;
+  /** Per `topic[partition]`: the message in work and since when (kept across its retries, dropped once done). */
+  private readonly inWork = new Map<string, PartitionInWork>();
 
   constructor(
     connection: KafkaConnectionOptions,
@@ -132,6 +143,18 @@ export class ConsumerRunner {
   /** Joined means: member of the group with partitions assigned (not merely connected). */
   status(): { state: ConsumerState; lastError: string | null; restarts: number } {
     return { state: this.state, lastError: this.lastError, restarts: this.restartsTotal };
+  }
+
+  /**
+   * Partitions whose current message has been in work for longer than
+   * `thresholdMs` — a handler blocked on a lock, a message requeued again and
+   * again: no progress on that partition. Longest first.
+   */
+  stuckPartitions(thresholdMs: number, now = Date.now()): (PartitionInWork & { forMs: number })[] {
+    return [...this.inWork.values()]
+      .map((p) => ({ ...p, forMs: now - p.since }))
+      .filter((p) => p.forMs > thresholdMs)
+      .sort((a, b) => b.forMs - a.forMs);
   }
 
   /**
@@ -232,6 +255,7 @@ export class ConsumerRunner {
     this.consumer = null;
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
+    this.inWork.clear();
     // disconnect() waits for the batches in flight, then leaves the group.
     if (consumer) await consumer.disconnect();
     this.state = 'stopped';
@@ -263,6 +287,7 @@ export class ConsumerRunner {
         .catch(() => undefined);
       lastCommitAt = Date.now();
     };
+    const slot = `${batch.topic}[${batch.partition}]`;
     try {
       // Runs of messages through the batch processor while it takes all it is given; the
       // rest of the fetched batch, from the first message it left, one by one below.
@@ -291,13 +316,24 @@ export class ConsumerRunner {
       }
       for (const message of batch.messages.slice(next)) {
         if (!control.isActive()) break;
+        const previous = this.inWork.get(slot);
+        this.inWork.set(slot, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          since: previous?.offset === message.offset ? previous.since : Date.now(),
+        });
         const outcome = await processor(toConsumed(batch.topic, batch.partition, message), control);
-        if (outcome === 'abort') break;
+        if (outcome === 'abort') {
+          this.inWork.delete(slot);
+          break;
+        }
         if (typeof outcome === 'object') {
           // Not resolved: after the pause the partition is fetched again from this message.
           this.pauseFor(pause, outcome.retryInMs);
           break;
         }
+        this.inWork.delete(slot);
         resolveOffset(message.offset);
         lastDone = message.offset;
         // Progress of a long batch is committed along the way, not only at its

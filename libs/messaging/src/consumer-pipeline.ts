@@ -34,6 +34,8 @@ export interface ConsumerPipelineSteps {
   deadLetters: DeadLetterSink;
   /** Pause between tries while a dependency (or the dead-letter topic) is unavailable. */
   waitMs: number;
+  /** Deadline of one attempt; 0 = none. */
+  attemptTimeoutMs?: number;
   status: ConsumerStatus;
 }
 
@@ -165,7 +167,7 @@ export class ConsumerPipeline {
     const attempt = this.attempts.attemptOf(message);
     for (;;) {
       try {
-        const outcome = await this.attempt(message, event, handler, attempt);
+        const outcome = await withDeadline(this.attempt(message, event, handler, attempt), this.steps.attemptTimeoutMs ?? 0, `${event.type} ${event.id}`);
         this.attempts.clear(message);
         this.steps.status.resume();
         this.steps.status.record(message.topic, outcome, Date.now() - started);
@@ -286,4 +288,28 @@ async function pause(ms: number, control: ProcessingControl): Promise<boolean> {
     await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
   }
   return control.isActive();
+}
+
+/** Thrown when a handler attempt outlives its deadline: counted as a failed attempt (a handler error). */
+export class HandlerTimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`handler attempt on ${what} did not finish within ${ms} ms`);
+    this.name = 'HandlerTimeoutError';
+  }
+}
+
+/**
+ * Races `work` against a deadline. The work itself cannot be cancelled; its
+ * database statements are ended by the pool's statement timeout, and a late
+ * commit is harmless: the retry then finds the event in the inbox.
+ */
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  if (ms <= 0) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HandlerTimeoutError(what, ms)), ms);
+  });
+  // A rejection of the abandoned work after the deadline must not go unhandled.
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

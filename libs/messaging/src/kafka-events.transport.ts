@@ -1,5 +1,5 @@
 import { AppName, EventEnvelope } from '@lib/events';
-import { ConsumedMessage, ConsumerRunner, KafkaConnectionOptions, ProcessingControl, RestartPolicy } from '@lib/kafka';
+import { ConsumedMessage, ConsumerRunner, KafkaConnectionOptions, PartitionInWork, ProcessingControl, RestartPolicy } from '@lib/kafka';
 import { withLogContext } from '@lib/logging';
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
@@ -60,6 +60,15 @@ export interface EventsTransportOptions {
   maxBatchMessages?: number;
   /** Told about every outcome as it happens (metrics). */
   observer?: ConsumerObserver;
+  /**
+   * Deadline of one handler attempt (phase 1, the unit of work, after-commit
+   * hooks). An attempt still running then counts as failed (a handler error:
+   * retried, then dead-lettered); its work can no longer commit once the
+   * database's statement timeout ends it. Default 60000 ms; 0 = none.
+   */
+  handlerTimeoutMs?: number;
+  /** A partition whose current message is in work for longer than this is reported stuck (health, metric). Default 60000 ms. */
+  stuckPartitionMs?: number;
   /** How a crashed consumer is restarted, and when the runner gives up (state 'failed'). Default {@link DEFAULT_RESTART_POLICY}. */
   restart?: Partial<RestartPolicy>;
 }
@@ -73,6 +82,8 @@ export interface ConsumerStats {
   lastError: string | null;
   /** Restarts after crashes since the start. */
   restarts: number;
+  /** Partitions with no progress for longer than `stuckPartitionMs`, longest first. */
+  stuckPartitions: (PartitionInWork & { forMs: number })[];
   /** Set while the consumer waits for a dependency (database, broker, gateway) to come back. */
   waitingFor: string | null;
   counts: Record<string, Record<ConsumeOutcome, number>>;
@@ -176,7 +187,8 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
 
   stats(): ConsumerStats {
     const status = this.runner?.status() ?? { state: 'idle', lastError: null, restarts: 0 };
-    return { ...status, waitingFor: this.consumerStatus.waitingFor, counts: this.consumerStatus.snapshot() };
+    const stuckPartitions = this.runner?.stuckPartitions(this.options.stuckPartitionMs ?? 60_000) ?? [];
+    return { ...status, stuckPartitions, waitingFor: this.consumerStatus.waitingFor, counts: this.consumerStatus.snapshot() };
   }
 
   /** The consumer's steps, from the options; see ConsumerPipeline for how they fit together. */
@@ -199,6 +211,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
       retry: new RetryPolicy({ maxAttempts: this.options.maxAttempts ?? 5, backoffMs: this.options.retryBackoffMs ?? 200, maxBackoffMs: maxRetryBackoffMs }),
       deadLetters: this.deadLetters,
       waitMs: maxRetryBackoffMs,
+      attemptTimeoutMs: this.options.handlerTimeoutMs ?? 60_000,
       status: this.consumerStatus,
     });
   }

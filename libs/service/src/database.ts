@@ -1,5 +1,24 @@
 import { DataSource } from 'typeorm';
 import { ServiceDefinition, serviceMigrations } from './service-definition';
+import { CommonEnv } from './config/common-env';
+
+/**
+ * Settings of every database connection an app opens (its pool, the outbox
+ * relay's session and backlog connection), so that nothing can hold work
+ * silently for ever: a statement, a lock wait and an idle open transaction
+ * each have a time limit on the server, and TCP keepalive notices a server
+ * that vanished without closing the connection (which otherwise takes the
+ * kernel's ~2 h). Names as node-postgres takes them.
+ */
+export function databaseSessionSettings(env: CommonEnv) {
+  return {
+    statement_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    lock_timeout: env.DATABASE_LOCK_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: env.DATABASE_KEEPALIVE_IDLE_MS,
+  };
+}
 
 const MIGRATION_LOCK = 0x6d19_a7e5; // "migrations"
 
@@ -14,11 +33,14 @@ export async function runMigrationsExclusively(dataSource: DataSource): Promise<
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
+    // Another instance may migrate for longer than the lock timeout: wait for it, however long.
+    await runner.query('SET lock_timeout = 0');
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.query('RESET lock_timeout').catch(() => undefined);
     await runner.release();
   }
 }

@@ -25,6 +25,7 @@ import { CommonEnv } from './config/common-env';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { ScrapedMetrics, ServiceMetrics } from './metrics/service-metrics';
+import { databaseSessionSettings } from './database';
 import { kafkaConnection, SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition, serviceMigrations } from './service-definition';
 
 /**
@@ -138,6 +139,8 @@ export class ServiceModule {
               maxRetryBackoffMs: e.CONSUMER_MAX_RETRY_BACKOFF_MS,
               unitOfWork: e.CONSUMER_UNIT_OF_WORK,
               maxBatchMessages: e.CONSUMER_BATCH_MESSAGES,
+              handlerTimeoutMs: e.CONSUMER_HANDLER_TIMEOUT_MS,
+              stuckPartitionMs: e.CONSUMER_STUCK_PARTITION_SECONDS * 1000,
               deadLetters,
               observer: metrics,
             },
@@ -157,6 +160,7 @@ export class ServiceModule {
           useFactory: (e: E, producer: DurableProducer, metrics: ServiceMetrics) =>
             new OutboxRelay({
               connectionString: definition.databaseUrl(e),
+              connection: databaseSessionSettings(e),
               publisher: producer,
               batchSize: e.OUTBOX_BATCH_SIZE,
               pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
@@ -186,7 +190,8 @@ export class ServiceModule {
               synchronize: false,
               migrationsRun: false,
               // Fail fast when the database is down, so handlers see an infrastructure error and wait.
-              extra: { connectionTimeoutMillis: 5000, max: e.DATABASE_POOL_SIZE },
+              // Statement, lock and idle-in-transaction timeouts and TCP keepalive on every pooled connection.
+              extra: { connectionTimeoutMillis: 5000, max: e.DATABASE_POOL_SIZE, ...databaseSessionSettings(e) },
               retryAttempts: 10,
               retryDelay: 1000,
             };

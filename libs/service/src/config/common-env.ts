@@ -70,6 +70,19 @@ export class CommonEnv {
 
   /** Connections in the app's database pool (HTTP requests, consumer transactions). */
   @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE: number = 10;
+  /** Longest one SQL statement may run (PostgreSQL statement_timeout, every app connection); 0 = no limit. */
+  @IsInt() @Min(0) @Max(3_600_000) DATABASE_STATEMENT_TIMEOUT_MS: number = 30_000;
+  /** Longest a statement waits for a lock (lock_timeout): then 55P03, and the message is tried again, not counted. 0 = no limit. */
+  @IsInt() @Min(0) @Max(3_600_000) DATABASE_LOCK_TIMEOUT_MS: number = 5000;
+  /** A session idle inside an open transaction for longer than this is ended by the server (idle_in_transaction_session_timeout). 0 = no limit. */
+  @IsInt() @Min(0) @Max(3_600_000) DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 60_000;
+  /** TCP keepalive on every database connection: first probe after this much idle time, so a vanished server is noticed. */
+  @IsInt() @Min(1000) @Max(7_200_000) DATABASE_KEEPALIVE_IDLE_MS: number = 10_000;
+
+  /** Deadline of one handler attempt; an attempt still running then counts as failed. 0 = none. */
+  @IsInt() @Min(0) @Max(3_600_000) CONSUMER_HANDLER_TIMEOUT_MS: number = 60_000;
+  /** A partition whose current message has made no progress for longer than this is reported stuck (health, metric). */
+  @IsInt() @Min(1) @Max(86_400) CONSUMER_STUCK_PARTITION_SECONDS: number = 60;
 
   @IsInt() @Min(1) @Max(10_000) OUTBOX_BATCH_SIZE: number = 500;
   @IsInt() @Min(10) @Max(600_000) OUTBOX_POLL_INTERVAL_MS: number = 1000;

@@ -14,7 +14,8 @@ const CHECK_TIMEOUT_MS = 3000;
  * checked, so a database outage never gets the process restarted.
  * `/health/ready`: 503 naming the failed check unless the database answers,
  * the Kafka cluster answers, the consumer has joined its group (and is not
- * waiting for a dependency), and the outbox's oldest pending row is younger
+ * waiting for a dependency, and no partition of it has made no progress for
+ * longer than CONSUMER_STUCK_PARTITION_SECONDS — those are named), and the outbox's oldest pending row is younger
  * than OUTBOX_MAX_PENDING_AGE_SECONDS.
  */
 @Controller('health')
@@ -65,9 +66,13 @@ export class HealthController {
 
   private consumerCheck() {
     const check = this.indicators.check('consumer');
-    const { state, lastError, waitingFor } = this.transport!.stats();
+    const { state, lastError, waitingFor, stuckPartitions } = this.transport!.stats();
     if (state !== 'joined') return check.down({ state, message: lastError ?? `consumer is ${state}, not joined to its group` });
     if (waitingFor) return check.down({ state, message: `waiting for ${waitingFor}` });
+    if (stuckPartitions.length > 0) {
+      const stuck = stuckPartitions.map((p) => `${p.topic}[${p.partition}] at offset ${p.offset} for ${Math.round(p.forMs / 1000)} s`);
+      return check.down({ state, stuckPartitions: stuck, message: `no progress on ${stuck.join(', ')}` });
+    }
     return check.up({ state });
   }
 

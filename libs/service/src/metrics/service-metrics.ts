@@ -100,6 +100,16 @@ export class ScrapedMetrics implements OnModuleInit {
     const probe = this.probe;
     if (transport) {
       new Gauge({
+        name: 'consumer_stuck_partitions',
+        help: 'Partitions whose current message has made no progress for longer than CONSUMER_STUCK_PARTITION_SECONDS (1 per stuck partition)',
+        labelNames: ['topic', 'partition'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const p of transport.stats().stuckPartitions) this.set({ topic: p.topic, partition: String(p.partition) }, 1);
+        },
+      });
+      new Gauge({
         name: 'consumer_lag',
         help: 'Messages not yet consumed by this app\'s group, per partition',
         labelNames: ['topic', 'partition'],
