@@ -25,38 +25,27 @@ import { CommonEnv } from './config/common-env';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { ScrapedMetrics, ServiceMetrics } from './metrics/service-metrics';
+import { GracefulShutdown, ShutdownState } from './shutdown';
 import { kafkaConnection, SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition, serviceMigrations } from './service-definition';
 
-/**
- * Starts the outbox relay once the app is up and stops it before the
- * database connections close, letting the batch in flight finish.
- */
+/** Starts the outbox relay once the app is up; GracefulShutdown stops it (after the HTTP server and the consumer drained). */
 @Injectable()
-class OutboxRelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
-  constructor(
-    @Optional() private readonly relay?: OutboxRelay,
-    @Optional() private readonly producer?: DurableProducer,
-  ) {}
+class OutboxRelayLifecycle implements OnApplicationBootstrap {
+  constructor(@Optional() private readonly relay?: OutboxRelay) {}
 
   onApplicationBootstrap(): void {
     this.relay?.start();
   }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.relay?.stop();
-    await this.producer?.disconnect();
-  }
 }
 
-/** Says when a shutdown starts and when it is done, so operators can tell a clean stop from a crash. */
+/** Says when a shutdown is done, so operators can tell a clean stop from a crash (GracefulShutdown says when it starts). */
 @Injectable()
 class ShutdownAnnouncer implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly log = new Logger('Shutdown');
   private started = 0;
 
-  beforeApplicationShutdown(signal?: string): void {
+  beforeApplicationShutdown(): void {
     this.started = Date.now();
-    this.log.log(`${signal ?? 'close'} received: shutting down (the consumer finishes its messages in flight and leaves its group)`);
   }
 
   onApplicationShutdown(): void {
@@ -138,6 +127,8 @@ export class ServiceModule {
               maxRetryBackoffMs: e.CONSUMER_MAX_RETRY_BACKOFF_MS,
               unitOfWork: e.CONSUMER_UNIT_OF_WORK,
               maxBatchMessages: e.CONSUMER_BATCH_MESSAGES,
+              sessionTimeoutMs: e.CONSUMER_SESSION_TIMEOUT_MS,
+              heartbeatIntervalMs: e.CONSUMER_HEARTBEAT_INTERVAL_MS,
               deadLetters,
               observer: metrics,
             },
@@ -169,7 +160,7 @@ export class ServiceModule {
         },
       );
     }
-    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer, TracingLifecycle, ServiceMetrics, ScrapedMetrics);
+    providers.push(OutboxRelayLifecycle, ShutdownState, GracefulShutdown, ShutdownAnnouncer, TracingLifecycle, ServiceMetrics, ScrapedMetrics);
 
     return {
       module: ServiceModule,
