@@ -97,10 +97,10 @@ async function checkApps(): Promise<void> {
   const answers = await Promise.all(
     Object.entries(APPS).map(async ([app, base]) => {
       try {
-        const { status, body } = await call<{ error?: Record<string, { message?: string }> }>(base, '/health/ready');
+        const { status, body } = await call<{ error?: Record<string, { message?: string }> }>(base, '/health');
         if (status === 200) return null;
         const failed = Object.entries(body?.error ?? {}).map(([check, info]) => `${check}${info.message ? `: ${info.message}` : ''}`);
-        return `${app} (${base}) is running but not ready${failed.length ? ` — ${failed.join('; ')}` : ''}`;
+        return `${app} (${base}) is running but not healthy${failed.length ? ` — ${failed.join('; ')}` : ''}`;
       } catch (error) {
         return `${app} is not running: ${(error as Error).message}`;
       }
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
   const elapsed = ((Date.now() - started) / 1000).toFixed(1);
   if (pending.length > 0) {
     say(red(`${pending.length} of ${journeys.length} orders did not finish their journey within ${TIMEOUT_MS / 1000} s.`));
-    say('Check the apps\' output in the `npm start` terminal, and `curl localhost:3002/health/ready` (payment waits while its gateway is down).');
+    say('Check the apps\' output in the `npm start` terminal, and `curl localhost:3002/health` (payment waits while its gateway is down).');
     process.exitCode = 1;
     return;
   }

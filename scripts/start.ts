@@ -162,7 +162,7 @@ async function main(): Promise<number> {
   }
   say('');
   say(`[start] all three apps and the console are ready in ${seconds(started)}:`);
-  for (const r of apps) say(`         ${r.name.padEnd(13)} ${r.url}   (health: ${r.url}/health/ready)`);
+  for (const r of apps) say(`         ${r.name.padEnd(13)} ${r.url}   (health: ${r.url}/health)`);
   say(`         ${'console'.padEnd(13)} ${opsConsole.url}   (ops console: overview, dead letters, order journeys)`);
   if (!process.env.CONSOLE_ADMIN_TOKEN) say(`[start] console sign-in token (generated; CONSOLE_ADMIN_TOKEN sets one): ${consoleToken}`);
   if (reused.length === 5) say('[start] reused everything: the running Kafka, the topics, the databases and the four builds');

@@ -40,11 +40,15 @@ describe('observability of the three apps', () => {
     await system?.stop(); // stops the broker too, also when the last test left it stopped half-way
   }, 90_000);
 
-  it('reports every app ready once database, Kafka, consumer and outbox are fine; liveness checks nothing else', async () => {
+  it('reports every app ready, live and healthy once database, Kafka, consumer and outbox are fine', async () => {
     for (const app of ['order', 'payment', 'notification'] as const) {
-      await eventually(async () => (await http(app).get('/health/ready')).status, { accept: (s) => s === 200, what: `${app} ready`, timeoutMs: 60_000 });
+      await eventually(async () => (await http(app).get('/health')).status, { accept: (s) => s === 200, what: `${app} healthy`, timeoutMs: 60_000 });
+      const details = await http(app).get('/health').expect(200);
+      expect(Object.keys(details.body.info)).toEqual(expect.arrayContaining(['database', 'kafka', 'consumer']));
+      const ready = await http(app).get('/health/ready').expect(200);
+      expect(Object.keys(ready.body.info).sort()).toEqual(['database', 'shutdown']);
       const live = await http(app).get('/health/live').expect(200);
-      expect(live.body.info).toEqual({});
+      expect(live.body.info).toMatchObject({ consumer: { status: 'up', state: 'joined' } });
     }
   });
 
@@ -104,35 +108,58 @@ describe('observability of the three apps', () => {
     expect([...queried].filter((name) => !exposed.has(name))).toEqual([]);
   });
 
-  it('answers 503 naming the outbox while the relay is stalled past the threshold, and 200 once it catches up', async () => {
+  it('reports the outbox in /health (503, with its age) while the relay is stalled past the threshold — readiness stays 200 — and 200 once it catches up', async () => {
     const relay = system.instance('order').nest.get(OutboxRelay);
     await relay.stop();
     await http('order').post('/orders').send({ customerId: 'stall', currency: 'EUR', items: [{ sku: 'S', quantity: 1, unitPrice: 1 }] }).expect(201);
-    const stalled = await eventually(() => http('order').get('/health/ready'), { accept: (r) => r.status === 503, what: 'order not ready', timeoutMs: 15_000 });
+    const stalled = await eventually(() => http('order').get('/health'), { accept: (r) => r.status === 503, what: 'order unhealthy', timeoutMs: 15_000 });
     expect(stalled.body.error).toHaveProperty('outbox');
     expect(stalled.body.error.outbox.message).toMatch(/oldest pending event is \d+ s old \(limit 3 s\)/);
     expect(stalled.body.info).toHaveProperty('database');
+    await http('order').get('/health/ready').expect(200);
     relay.start();
-    await eventually(async () => (await http('order').get('/health/ready')).status, { accept: (s) => s === 200, what: 'order ready again' });
+    await eventually(async () => (await http('order').get('/health')).status, { accept: (s) => s === 200, what: 'order healthy again' });
   });
 
-  it('answers 503 naming Kafka within its check timeout when the broker is down, and recovers when it is back', async () => {
+  it('keeps the order app ready and taking orders while the broker is down, names Kafka in /health, and settles those orders once the broker is back (health that gates the wrong thing)', async () => {
     const [broker] = system.kafka.nodes;
     await broker.stop();
     for (const app of ['order', 'payment', 'notification'] as const) {
-      const response = await eventually(() => http(app).get('/health/ready'), {
+      const details = await eventually(() => http(app).get('/health'), {
         accept: (r) => r.status === 503 && r.body.error?.kafka !== undefined,
-        what: `${app} reports Kafka down`,
+        what: `${app} names Kafka in /health`,
         timeoutMs: 30_000,
       });
-      expect(response.body.error.kafka.status).toBe('down');
+      expect(details.body.error.kafka.status).toBe('down');
+      expect(details.body.info).toHaveProperty('database');
       const started = Date.now();
-      await http(app).get('/health/ready').expect(503);
-      expect(Date.now() - started).toBeLessThan(10_000);
+      await http(app).get('/health').expect(503);
+      expect(Date.now() - started).toBeLessThan(10_000); // within the check's timeout, not the client's
+      await http(app).get('/health/ready').expect(200);
+      await http(app).get('/health/live').expect(200);
     }
+
+    const placed: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { body } = await http('order')
+        .post('/orders')
+        .send({ customerId: 'broker-down', currency: 'EUR', items: [{ sku: 'BD', quantity: 1, unitPrice: 1000 + i }] })
+        .expect(201);
+      placed.push(body.id);
+      await http('order').get('/health/ready').expect(200);
+    }
+    for (const id of placed) expect((await http('order').get(`/orders/${id}`).expect(200)).body.status).toBe('PENDING');
+
     await broker.restart();
-    for (const app of ['order', 'payment', 'notification'] as const) {
-      await eventually(async () => (await http(app).get('/health/ready')).status, { accept: (s) => s === 200, what: `${app} ready after the broker returned`, timeoutMs: 90_000 });
+    for (const id of placed) {
+      await eventually(async () => (await http('order').get(`/orders/${id}`)).body.status, {
+        accept: (status: string) => status === 'CONFIRMED',
+        what: `order ${id} settled after the broker returned`,
+        timeoutMs: 90_000,
+      });
     }
-  }, 180_000);
+    for (const app of ['order', 'payment', 'notification'] as const) {
+      await eventually(async () => (await http(app).get('/health')).status, { accept: (s) => s === 200, what: `${app} healthy after the broker returned`, timeoutMs: 90_000 });
+    }
+  }, 240_000);
 });

@@ -152,8 +152,9 @@ describe('notification app', () => {
   const deliveredOf = async (eventId: string) =>
     Number((await sql.query(`SELECT count(*) AS n FROM notifications WHERE event_id = $1 AND delivered_at IS NOT NULL`, [eventId])).rows[0].n);
 
-  it('is ready once database, Kafka and consumer group are up', async () => {
-    const response = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'notification ready' });
+  it('is healthy once database, Kafka and consumer group are up', async () => {
+    const response = await eventually(() => http.get('/health'), { accept: (r) => r.status === 200, what: 'notification healthy' });
+    await http.get('/health/ready').expect(200);
     expect(response.body.info).toMatchObject({ database: { status: 'up' }, kafka: { status: 'up' }, consumer: { status: 'up', state: 'joined' } });
   });
 

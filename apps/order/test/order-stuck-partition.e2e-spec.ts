@@ -49,7 +49,7 @@ describe('order app while a row of one order is locked from psql', () => {
     };
   const statusOf = async (id: string) => (await http.get(`/orders/${id}`)).body.status as string;
 
-  it('settles orders on other partitions and names the stuck partition in /health/ready within the threshold', async () => {
+  it('settles orders on other partitions and names the stuck partition in /health within the threshold', async () => {
     const producer = system.producer();
     const locked = await placeOrder();
     await locker.query('BEGIN');
@@ -72,13 +72,13 @@ describe('order app while a row of one order is locked from psql', () => {
     });
 
     const stuck = `payment.completed[${lockedPartition}]`;
-    const health = await eventually(() => http.get('/health/ready'), {
+    const health = await eventually(() => http.get('/health'), {
       accept: (r) => JSON.stringify(r.body).includes(stuck),
       timeoutMs: (STUCK_SECONDS + 15) * 1000,
-      what: `/health/ready naming ${stuck}`,
+      what: `/health naming ${stuck}`,
     });
     const reportedAfterMs = Date.now() - lockedAt;
-    console.log(`stuck partition ${stuck} named in /health/ready ${(reportedAfterMs / 1000).toFixed(1)} s after the lock (threshold ${STUCK_SECONDS} s)`);
+    console.log(`stuck partition ${stuck} named in /health ${(reportedAfterMs / 1000).toFixed(1)} s after the lock (threshold ${STUCK_SECONDS} s)`);
     expect(health.status).toBe(503);
     expect((health.body as { error: { consumer: { message: string } } }).error.consumer.message).toContain(`no progress on ${stuck}`);
     const metrics = (await http.get('/metrics')).text;
@@ -88,6 +88,6 @@ describe('order app while a row of one order is locked from psql', () => {
     // Released, the order settles, and the partition is no longer reported.
     await locker.query('ROLLBACK');
     await eventually(() => statusOf(locked.id), { accept: (s) => s === 'CONFIRMED', timeoutMs: 30_000, what: 'the locked order confirmed once released' });
-    await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, timeoutMs: 30_000, what: 'ready again' });
+    await eventually(() => http.get('/health'), { accept: (r) => r.status === 200, timeoutMs: 30_000, what: 'healthy again' });
   });
 });

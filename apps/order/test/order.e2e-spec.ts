@@ -41,8 +41,9 @@ describe('order app', () => {
     return response.body as { id: string; correlationId: string; totalAmount: number };
   };
 
-  it('is ready once database, Kafka, consumer group and outbox are up', async () => {
-    const response = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'order ready' });
+  it('is healthy once database, Kafka, consumer group and outbox are up', async () => {
+    const response = await eventually(() => http.get('/health'), { accept: (r) => r.status === 200, what: 'order healthy' });
+    await http.get('/health/ready').expect(200);
     expect(response.body.info).toMatchObject({
       database: { status: 'up' },
       kafka: { status: 'up' },

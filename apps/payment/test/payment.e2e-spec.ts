@@ -60,8 +60,9 @@ describe('payment app', () => {
   const recordedFor = (orderId: string, topic?: string) =>
     recorder.messages.filter((m) => m.key?.toString() === orderId && (topic === undefined || m.topic === topic));
 
-  it('is ready once database, Kafka, consumer group and outbox are up', async () => {
-    const response = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'payment ready' });
+  it('is healthy once database, Kafka, consumer group and outbox are up', async () => {
+    const response = await eventually(() => http.get('/health'), { accept: (r) => r.status === 200, what: 'payment healthy' });
+    await http.get('/health/ready').expect(200);
     expect(response.body.info).toMatchObject({ database: { status: 'up' }, kafka: { status: 'up' }, consumer: { status: 'up', state: 'joined' }, outbox: { status: 'up' } });
     await http.get('/health/live').expect(200);
   });
@@ -199,9 +200,10 @@ describe('payment app', () => {
     await producer.publish(...waiting);
 
     await eventually(() => breaker.state(), { accept: (s) => s === 'open', what: 'breaker open' });
-    const notReady = await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 503, what: 'payment not ready' });
-    expect(notReady.body.error.consumer).toMatchObject({ status: 'down', state: 'joined' });
-    expect(notReady.body.error.consumer.message).toMatch(/waiting for payment gateway/);
+    const unhealthy = await eventually(() => http.get('/health'), { accept: (r) => r.status === 503, what: 'payment unhealthy' });
+    expect(unhealthy.body.error.consumer).toMatchObject({ status: 'down', state: 'joined' });
+    expect(unhealthy.body.error.consumer.message).toMatch(/waiting for payment gateway/);
+    await http.get('/health/ready').expect(200); // the HTTP API still serves: a gateway outage is no reason to leave the load balancer
 
     // The consumer keeps trying the same messages (half-open trials reach the gateway again) instead of giving up on them.
     const callsWhenOpen = calls.mock.calls.length;
@@ -221,7 +223,7 @@ describe('payment app', () => {
       expect(await paymentsOf(order.data.orderId)).toHaveLength(1);
     }
     await eventually(() => breaker.state(), { accept: (s) => s === 'closed', what: 'breaker closed' });
-    await eventually(() => http.get('/health/ready'), { accept: (r) => r.status === 200, what: 'payment ready again' });
+    await eventually(() => http.get('/health'), { accept: (r) => r.status === 200, what: 'payment healthy again' });
     calls.mockRestore();
   });
 });

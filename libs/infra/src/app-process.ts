@@ -78,8 +78,13 @@ export interface AppProcessOptions {
   onLine?: (line: string) => void;
   /** Keep the output lines in `lines` (default true; a long-running `npm start` turns it off). */
   keepLines?: boolean;
-  /** Deadline for `/health/ready` at each `start()` (default 90 s). */
+  /** Deadline for `readyPath` at each `start()` (default 90 s). */
   readyTimeoutMs?: number;
+  /**
+   * What `start()` waits for: `/health` (default; everything up — database,
+   * Kafka, consumer joined, outbox) or `/health/ready` (the HTTP API can serve).
+   */
+  readyPath?: '/health' | '/health/ready' | '/health/live';
 }
 
 /**
@@ -87,7 +92,7 @@ export interface AppProcessOptions {
  * or `nest start <app>` runs — on the repository's one process runner
  * ({@link NodeProcess}: start, stop, restart with the same environment and
  * port, kill with any signal, SIGSTOP/SIGCONT, output lines across restarts).
- * It is ready once `GET /health/ready` answers 200. `npm start` runs the apps
+ * It counts as started once `GET /health` answers 200 (everything up; `readyPath` to wait for less). `npm start` runs the apps
  * with it, and so does the test toolkit (`startSystem` in `@lib/testing`), for
  * the e2e suites and the benchmarks.
  */
@@ -111,11 +116,11 @@ export class AppProcess extends NodeProcess {
       ready: {
         kind: 'probe',
         probe: async () => {
-          const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) });
+          const response = await fetch(`${url}${options.readyPath ?? '/health'}`, { signal: AbortSignal.timeout(5000) });
           if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
           return true;
         },
-        what: `${options.name ?? options.app} ready on ${url}`,
+        what: `${options.name ?? options.app} up on ${url}${options.readyPath ?? '/health'}`,
       },
     });
     this.app = options.app;

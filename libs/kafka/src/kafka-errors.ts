@@ -67,3 +67,36 @@ export function isRecordTooLarge(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The cluster refuses this client, not a message: authentication (SASL) or
+ * authorization (ACLs) failed. Nothing a message did, so no message may be
+ * blamed for it — an outage to report by name and wait out.
+ */
+const REFUSED_ERROR_NAMES = new Set(['KafkaJSSASLAuthenticationError']);
+const REFUSED_PROTOCOL_TYPES = new Set([
+  'SASL_AUTHENTICATION_FAILED',
+  'ILLEGAL_SASL_STATE',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'DELEGATION_TOKEN_AUTHORIZATION_FAILED',
+]);
+
+/** Why the cluster refuses this client (`'authentication failed: …'`), or null when `error` is something else. */
+export function clientRefusedReason(error: unknown): string | null {
+  for (const e of causeChain(error)) {
+    const message = (e as { message?: unknown }).message;
+    const detail = typeof message === 'string' ? message : (e.type ?? e.name ?? 'refused');
+    if (e.name && REFUSED_ERROR_NAMES.has(e.name)) return `authentication failed: ${detail}`;
+    if (e.type && REFUSED_PROTOCOL_TYPES.has(e.type)) return `${e.type.includes('AUTHORIZATION') ? 'authorization' : 'authentication'} failed (${e.type}): ${detail}`;
+  }
+  return null;
+}
+
+/** True when the error is about no message in particular: the broker is unreachable, or it refuses this client. */
+export function isNotAMessageFault(error: unknown): boolean {
+  return isBrokerUnavailable(error) || clientRefusedReason(error) !== null;
+}

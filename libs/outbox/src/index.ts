@@ -4,3 +4,4 @@ export * from './event-publisher';
 export * from './outbox-relay';
 export * from './relay-lease';
 export * from './relay-lease.migration';
+export * from './parked-rows';

@@ -1,4 +1,4 @@
-import { isBrokerUnavailable, OutgoingMessage } from '@lib/kafka';
+import { clientRefusedReason, isNotAMessageFault, OutgoingMessage } from '@lib/kafka';
 import { Client, ClientConfig, Pool } from 'pg';
 import { RelayLease } from './relay-lease';
 
@@ -122,9 +122,12 @@ const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text A
  *   accepts others is retried with backoff, then parked (`parked_at`), counted
  *   and logged. Meanwhile only the later rows of its own key wait; rows of
  *   other keys are published, even when held rows fill whole batches (the
- *   round reads further pages). A broker outage is nobody's fault: the relay
- *   backs off without counting attempts, and new commits do not cut the
- *   backoff short.
+ *   round reads further pages). A broker outage, and a broker that refuses
+ *   the producer (SASL authentication, topic or cluster authorization), is
+ *   nobody's fault: the relay backs off without counting attempts (the
+ *   cause is in `stats().lastError` and `/health`), and new commits do not
+ *   cut the backoff short. Parked rows stay counted in `backlog()` until
+ *   released (`npm run outbox -- release <app>`).
  * - **Wake-up.** The active relay LISTENs for the NOTIFY the table's trigger
  *   sends at commit, and polls every `pollIntervalMs` in case one was lost.
  * - **Graceful stop.** `stop()` lets the batch in flight finish (ack and delete).
@@ -152,6 +155,8 @@ export class OutboxRelay {
   private wake: { done: () => void; onNotify: boolean } | null = null;
   private pendingWake = false;
   private failures = 0;
+  private rounds = 0;
+  private flushWaiters: { after: number; done: () => void }[] = [];
   private readonly counters: OutboxRelayStats = {
     active: false,
     publishedTotal: 0,
@@ -181,8 +186,15 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Finishes the batch in flight, releases leadership (so a stand-by takes over at once) and closes the connection. */
-  async stop(): Promise<void> {
+  /**
+   * Finishes the batch in flight, releases leadership (so a stand-by takes over
+   * at once) and closes the connection. With `flushWithinMs`, an active relay first publishes what is
+   * pending (rows committed up to now, e.g. by handlers that just drained)
+   * for up to that long; rows still waiting for a retry are left to the next
+   * relay.
+   */
+  async stop(options: { flushWithinMs?: number } = {}): Promise<void> {
+    if (options.flushWithinMs && this.loop && this.leader && !this.stopping) await this.flush(options.flushWithinMs);
     this.stopping = true;
     this.wake?.done();
     await this.loop;
@@ -192,6 +204,24 @@ export class OutboxRelay {
     const pool = this.backlogPool;
     this.backlogPool = null;
     await pool?.end().catch(() => undefined);
+  }
+
+  /** Resolves once a round that started after this call found nothing ready to publish, or after `timeoutMs`. */
+  private async flush(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = new Promise<void>((resolve) => this.flushWaiters.push({ after: this.rounds, done: resolve }));
+    this.notify();
+    await Promise.race([flushed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Called after each round: a flush is done at the first round with nothing to publish that began after the flush was asked for. */
+  private roundDone(empty: boolean): void {
+    const round = ++this.rounds;
+    if (!empty || this.flushWaiters.length === 0) return;
+    // Round `after + 1` may have begun before the flush was asked for; `after + 2` began after it.
+    this.flushWaiters = this.flushWaiters.filter((w) => (round >= w.after + 2 ? void w.done() : true));
+    if (this.flushWaiters.length > 0) this.notify();
   }
 
   stats(): OutboxRelayStats {
@@ -255,6 +285,7 @@ export class OutboxRelay {
         }
         const { sent, full, retryInMs } = await this.publishBatch(client);
         this.failures = 0;
+        this.roundDone(sent === 0);
         if (!this.leader) continue;
         if (full && sent > 0) continue;
         // Never idle past a renewal: the lease must not lapse while the relay merely waits.
@@ -278,10 +309,11 @@ export class OutboxRelay {
 
     let acknowledged: OutboxRow[];
     try {
-      await this.options.publisher.send(ready.map(toMessage));
+      await this.send(ready.map(toMessage));
       acknowledged = ready;
     } catch (error) {
-      if (isBrokerUnavailable(error)) throw error;
+      // An unreachable broker, or one that refuses this client (authentication, ACLs), is nobody's fault: back off, count nothing.
+      if (isNotAMessageFault(error)) throw error;
       acknowledged = await this.publishOneByOne(client, ready);
     }
     if (acknowledged.length > 0 && !(await this.markPublished(client, acknowledged))) return { sent: 0, full: false };
@@ -340,10 +372,10 @@ export class OutboxRelay {
     for (const row of rows) {
       if (failedKeys.has(row.message_key)) continue;
       try {
-        await this.options.publisher.send([toMessage(row)]);
+        await this.send([toMessage(row)]);
         ok.push(row);
       } catch (error) {
-        if (isBrokerUnavailable(error)) {
+        if (isNotAMessageFault(error)) {
           // Keep what did get through; the outage is handled by the caller's backoff.
           if (ok.length > 0) await this.markPublished(client, ok);
           throw error;
@@ -379,6 +411,15 @@ export class OutboxRelay {
     this.lease.lost();
     this.logger.warn(`outbox relay is no longer the active relay of this database: ${why}`);
     await client.query('UNLISTEN outbox');
+  }
+
+  /** Sends through the publisher; what it throws is marked as Kafka's, so that the logs never blame Kafka for the database or the reverse. */
+  private async send(messages: OutgoingMessage[]): Promise<void> {
+    try {
+      await this.options.publisher.send(messages);
+    } catch (error) {
+      throw new PublishError(error);
+    }
   }
 
   private async recordRowFailure(client: Client, row: OutboxRow, error: unknown): Promise<void> {
@@ -420,10 +461,15 @@ export class OutboxRelay {
     const message = errorMessage(error);
     this.counters.lastError = message;
     const delay = this.backoff(this.failures);
-    if (isBrokerUnavailable(error)) {
+    const refused = clientRefusedReason(error);
+    if (refused) {
+      this.counters.lastError = `Kafka refuses the relay's producer: ${refused}`;
+      this.logger.error(`outbox relay: Kafka refuses this client, ${refused}; no event is blamed, retrying in ${delay} ms`);
+    } else if (error instanceof PublishError) {
       this.logger.warn(`outbox relay: Kafka unavailable (${message}); retrying in ${delay} ms`);
     } else {
-      this.logger.warn(`outbox relay: ${message}; reconnecting in ${delay} ms`);
+      // Everything but the publish is the relay's own database: its connection, the reads, the deletes.
+      this.logger.warn(`outbox relay: database unavailable or failing (${message}); reconnecting in ${delay} ms`);
       // Database trouble or anything unexpected: start over with a fresh
       // connection. Losing the connection also releases leadership.
       await this.disconnect();
@@ -507,6 +553,14 @@ export class OutboxRelay {
       const timer = setTimeout(done, ms);
       this.wake = { done, onNotify };
     });
+  }
+}
+
+/** An error of the Kafka publish (the cause keeps its kafkajs type for {@link isNotAMessageFault}). */
+class PublishError extends Error {
+  constructor(cause: unknown) {
+    super(errorMessage(cause), { cause });
+    this.name = 'PublishError';
   }
 }
 

@@ -16,6 +16,7 @@ import { ServiceMetrics } from './metrics/service-metrics';
 import { migrateSchema } from './database';
 import { ServiceDefinition } from './service-definition';
 import { ServiceRootModule } from './service.module';
+import { ShutdownState } from './shutdown';
 
 /**
  * Loads `.env` (if present; real environment variables win) and validates it,
@@ -36,10 +37,13 @@ export function loadEnvOrExit<E extends CommonEnv>(definition: ServiceDefinition
 
 /**
  * Boots one app of the system as a Nest hybrid application:
- * validated config (once per boot; the app's modules get it as `SERVICE_ENV`) → database migrations (one instance at a time) → Kafka
- * consumer joined → outbox relay → HTTP. SIGTERM/SIGINT close it in the
- * reverse order: HTTP and relay stop, the consumer finishes its messages in
- * flight and leaves its group, connections close.
+ * validated config (once per boot; the app's modules get it as `SERVICE_ENV`)
+ * → database migrations (one instance at a time) → outbox relay and HTTP
+ * (the API serves as soon as its database is ready) → the Kafka consumer
+ * joins its group in the background, retried with backoff until it has
+ * joined (a group rebalancing after a crash, or a broker that is away, does
+ * not keep the HTTP API or the probes closed). SIGTERM/SIGINT: see
+ * GracefulShutdown (HTTP and consumer drain, relay flushes, pools close).
  */
 export async function bootstrapService<E extends CommonEnv>(
   rootModule: Type<unknown>,
@@ -67,16 +71,35 @@ export async function bootstrapService<E extends CommonEnv>(
   }
   logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
-  connectEventsTransport(app, app.get(KafkaEventsTransport));
-  await app.startAllMicroservices();
-
+  const transport = app.get(KafkaEventsTransport);
+  connectEventsTransport(app, transport);
   serveOpenApi(app, definition.app);
 
   const port = options.port ?? definition.port(env);
   await app.listen(port);
   const url = `http://localhost:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
-  logger.log(`${definition.app} is up on ${url} (readiness: ${url}/health/ready)`);
+  logger.log(`${definition.app} serves HTTP on ${url} (readiness: ${url}/health/ready, everything: ${url}/health); the consumer joins its group in the background`);
+  joinInBackground(app, transport, app.get(ShutdownState), logger);
   return app;
+}
+
+/** Starts the consumer without holding up the HTTP API; a failed start (broker away) is retried with backoff until it joins or the app stops. */
+function joinInBackground(app: INestApplication, transport: KafkaEventsTransport, shutdown: ShutdownState, logger: ContextLogger): void {
+  const started = Date.now();
+  const attempt = async (n: number): Promise<void> => {
+    if (shutdown.draining) return;
+    try {
+      await app.startAllMicroservices();
+      logger.log(`consumer started in ${Date.now() - started} ms`, 'Bootstrap');
+    } catch (error) {
+      if (shutdown.draining) return;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(n, 6));
+      logger.warn(`consumer could not start (${(error as Error).message}); trying again in ${delay} ms`, 'Bootstrap');
+      await transport.close().catch(() => undefined);
+      setTimeout(() => void attempt(n + 1), delay).unref();
+    }
+  };
+  void attempt(0);
 }
 
 /** OpenAPI of the app's HTTP API: the page at `/docs`, the document at `/docs/openapi.json`. */

@@ -26,38 +26,27 @@ import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { ScrapedMetrics, ServiceMetrics } from './metrics/service-metrics';
 import { databaseSessionSettings } from './database';
+import { GracefulShutdown, ShutdownState } from './shutdown';
 import { kafkaConnection, SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition, serviceMigrations } from './service-definition';
 
-/**
- * Starts the outbox relay once the app is up and stops it before the
- * database connections close, letting the batch in flight finish.
- */
+/** Starts the outbox relay once the app is up; GracefulShutdown stops it (after the HTTP server and the consumer drained). */
 @Injectable()
-class OutboxRelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
-  constructor(
-    @Optional() private readonly relay?: OutboxRelay,
-    @Optional() private readonly producer?: DurableProducer,
-  ) {}
+class OutboxRelayLifecycle implements OnApplicationBootstrap {
+  constructor(@Optional() private readonly relay?: OutboxRelay) {}
 
   onApplicationBootstrap(): void {
     this.relay?.start();
   }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.relay?.stop();
-    await this.producer?.disconnect();
-  }
 }
 
-/** Says when a shutdown starts and when it is done, so operators can tell a clean stop from a crash. */
+/** Says when a shutdown is done, so operators can tell a clean stop from a crash (GracefulShutdown says when it starts). */
 @Injectable()
 class ShutdownAnnouncer implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly log = new Logger('Shutdown');
   private started = 0;
 
-  beforeApplicationShutdown(signal?: string): void {
+  beforeApplicationShutdown(): void {
     this.started = Date.now();
-    this.log.log(`${signal ?? 'close'} received: shutting down (the consumer finishes its messages in flight and leaves its group)`);
   }
 
   onApplicationShutdown(): void {
@@ -141,6 +130,8 @@ export class ServiceModule {
               maxBatchMessages: e.CONSUMER_BATCH_MESSAGES,
               handlerTimeoutMs: e.CONSUMER_HANDLER_TIMEOUT_MS,
               stuckPartitionMs: e.CONSUMER_STUCK_PARTITION_SECONDS * 1000,
+              sessionTimeoutMs: e.CONSUMER_SESSION_TIMEOUT_MS,
+              heartbeatIntervalMs: e.CONSUMER_HEARTBEAT_INTERVAL_MS,
               deadLetters,
               observer: metrics,
             },
@@ -173,7 +164,7 @@ export class ServiceModule {
         },
       );
     }
-    providers.push(OutboxRelayLifecycle, ShutdownAnnouncer, TracingLifecycle, ServiceMetrics, ScrapedMetrics);
+    providers.push(OutboxRelayLifecycle, ShutdownState, GracefulShutdown, ShutdownAnnouncer, TracingLifecycle, ServiceMetrics, ScrapedMetrics);
 
     return {
       module: ServiceModule,

@@ -55,8 +55,8 @@ interface HealthBody {
 }
 
 /**
- * Samples every app every `intervalMs`: readiness and why (its
- * `/health/ready`), outbox backlog and parked rows (its admin endpoints),
+ * Samples every app every `intervalMs`: health and why (its
+ * `/health`: database, Kafka, consumer, outbox), outbox backlog and parked rows (its admin endpoints),
  * consumer lag and throughput (its group's offsets on Kafka, which also
  * tells how far a stopped app falls behind), dead letters waiting (the
  * console's database). Keeps the last minutes for the chart.
@@ -116,7 +116,7 @@ export class Sampler {
       Apps.map(async (app): Promise<AppSample> => {
         const client = this.clients[app];
         const [health, outbox, consumer] = await Promise.all([
-          client.get<HealthBody>('/health/ready'),
+          client.get<HealthBody>('/health'), // everything with reasons; /health/ready is only the database
           client.get<{ enabled: boolean; pending: number; parked: number; oldestPendingAgeSeconds: number }>('/admin/outbox'),
           client.get<{ topics?: string[] }>('/admin/consumer'),
         ]);
@@ -176,5 +176,5 @@ function whyNotReady(body: HealthBody | string, status: number): string {
     const failed = Object.entries(body.error).map(([check, detail]) => `${check}: ${detail.message ?? detail.state ?? 'down'}`);
     if (failed.length) return failed.join('; ');
   }
-  return `/health/ready answered ${status}`;
+  return `/health answered ${status}`;
 }

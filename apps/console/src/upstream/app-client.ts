@@ -40,7 +40,7 @@ export class AppClient {
       } catch {
         // not JSON: keep the text
       }
-      // /health/ready answers 503 with a JSON body that says why: a valid answer.
+      // /health answers 503 with a JSON body that says why: a valid answer.
       return { ok: true, status: response.status, body: body as T };
     } catch (error) {
       return { ok: false, status: null, error: refused(error) ? 'not running (connection refused)' : (error as Error).message };

@@ -50,7 +50,7 @@ export interface FailureClass {
  */
 export const FAILURE_CLASSES: readonly FailureClass[] = [
   { name: 'dependency_unavailable', decision: 'wait', matches: (error) => causes(error).some((e) => e instanceof DependencyUnavailableError) },
-  { name: 'database_unavailable', decision: 'wait', matches: (error) => causes(error).some(isDatabaseUnusable) },
+  { name: 'database_unavailable', decision: 'wait', matches: isDatabaseUnavailable },
   { name: 'database_contention', decision: 'requeue', matches: (error) => causes(error).some(isDatabaseContention) },
   { name: 'broker_unavailable', decision: 'wait', matches: isBrokerUnavailable },
   // A bug or a business rule (e.g. a payment for an order this service does not have).
@@ -60,6 +60,11 @@ export const FAILURE_CLASSES: readonly FailureClass[] = [
 /** The class of `error`: the first of `classes` that matches (a class matching everything belongs last). */
 export function classifyFailure(error: unknown, classes: readonly FailureClass[] = FAILURE_CLASSES): FailureClass {
   return classes.find((c) => c.matches(error)) ?? FAILURE_CLASSES[FAILURE_CLASSES.length - 1];
+}
+
+/** True when `error` (or what it wraps) says the database cannot be used right now: nobody's fault, try again later. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return causes(error).some(isDatabaseUnusable);
 }
 
 /** The error and what it wraps: TypeORM's `driverError`, the standard `cause`. */

@@ -68,6 +68,24 @@ export class CommonEnv {
   /** Most messages in one transaction when CONSUMER_UNIT_OF_WORK=batch. */
   @IsInt() @Min(1) @Max(10_000) CONSUMER_BATCH_MESSAGES: number = 100;
 
+  /**
+   * Consumer group session: a member that has not heartbeated for this long
+   * is dropped and its partitions move. Bounds the group's pause after an
+   * instance crashes (eager rebalancing stops every member meanwhile); too
+   * short and a long GC pause evicts a healthy member. The broker accepts
+   * 6000..1800000 (group.min/max.session.timeout.ms).
+   */
+  @IsInt() @Min(6000) @Max(300_000) CONSUMER_SESSION_TIMEOUT_MS: number = 10_000;
+  /** Heartbeat period; at most a third of the session timeout. */
+  @IsInt() @Min(100) @Max(100_000) CONSUMER_HEARTBEAT_INTERVAL_MS: number = 1000;
+
+  /** Graceful stop, step 1: longest wait for the HTTP requests in flight (then their connections are cut). */
+  @IsInt() @Min(0) @Max(600_000) SHUTDOWN_HTTP_DRAIN_MS: number = 10_000;
+  /** Step 2: longest wait for the consumer to finish the messages in hand and leave its group. */
+  @IsInt() @Min(0) @Max(600_000) SHUTDOWN_CONSUMER_DRAIN_MS: number = 10_000;
+  /** Step 3: longest the outbox relay spends publishing what was committed during the drain (the rest goes with the next relay). */
+  @IsInt() @Min(0) @Max(600_000) SHUTDOWN_RELAY_FLUSH_MS: number = 5000;
+
   /** Connections in the app's database pool (HTTP requests, consumer transactions). */
   @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE: number = 10;
   /** Longest one SQL statement may run (PostgreSQL statement_timeout, every app connection); 0 = no limit. */
@@ -89,7 +107,7 @@ export class CommonEnv {
   @IsInt() @Min(1) @Max(1000) OUTBOX_MAX_ATTEMPTS: number = 10;
   /** The active relay's lease (ms): a leader that stops renewing it (frozen, stalled, cut off) loses the leadership this long after its last renewal. */
   @IsInt() @Min(1000) @Max(300_000) OUTBOX_LEASE_MS: number = 15_000;
-  /** Readiness fails when the oldest unpublished outbox row is older than this. */
+  /** `/health` reports the outbox down when the oldest unpublished row is older than this (readiness does not depend on it). */
   @IsInt() @Min(1) @Max(86_400) OUTBOX_MAX_PENDING_AGE_SECONDS: number = 60;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'], { message: 'LOG_LEVEL must be one of fatal, error, warn, log, debug, verbose' })

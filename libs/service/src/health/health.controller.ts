@@ -4,19 +4,29 @@ import { OutboxRelay } from '@lib/outbox';
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { CommonEnv } from '../config/common-env';
-import { SERVICE_ENV } from '../service-definition';
+import { SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition } from '../service-definition';
+import { ShutdownState } from '../shutdown';
 
 const CHECK_TIMEOUT_MS = 3000;
 
 /**
- * `/health/live`: the process answers and its consumer is not dead for good
- * (crashed more often than its restart policy allows); no dependency is
- * checked, so a database outage never gets the process restarted.
- * `/health/ready`: 503 naming the failed check unless the database answers,
- * the Kafka cluster answers, the consumer has joined its group (and is not
- * waiting for a dependency, and no partition of it has made no progress for
- * longer than CONSUMER_STUCK_PARTITION_SECONDS — those are named), and the outbox's oldest pending row is younger
- * than OUTBOX_MAX_PENDING_AGE_SECONDS.
+ * Three probes, each gating one thing (docs/architecture.md, "Health"):
+ *
+ * - `/health/live` — liveness, for a supervisor that restarts the process:
+ *   fails only when the process cannot recover by itself, i.e. its consumer
+ *   runtime is dead (crashed more often than its restart policy allows). A blocked event loop does
+ *   not answer at all, which a probe with a timeout also reads as failed.
+ *   No dependency is checked: a database or broker outage never gets the
+ *   process restarted.
+ * - `/health/ready` — readiness, for a load balancer: what the HTTP API needs
+ *   to serve, i.e. the app's database (and not shutting down). Kafka is not part of it: while the
+ *   broker is away the order app keeps taking orders, which the outbox
+ *   publishes once the broker is back.
+ * - `/health` — everything, with the reason of each failure, for people,
+ *   dashboards and alerts: database, Kafka, consumer (joined, not waiting for
+ *   a dependency, no partition without progress for longer than
+ *   CONSUMER_STUCK_PARTITION_SECONDS — named), outbox (oldest pending row within
+ *   OUTBOX_MAX_PENDING_AGE_SECONDS, no parked rows). 503 when any is down.
  */
 @Controller('health')
 export class HealthController {
@@ -26,6 +36,8 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly kafka: KafkaProbe,
     @Inject(SERVICE_ENV) private readonly env: CommonEnv,
+    @Inject(SERVICE_DEFINITION) private readonly definition: ServiceDefinition,
+    private readonly shutdown: ShutdownState,
     @Optional() private readonly transport?: KafkaEventsTransport,
     @Optional() private readonly relay?: OutboxRelay,
   ) {}
@@ -33,7 +45,7 @@ export class HealthController {
   @Get('live')
   @HealthCheck()
   live() {
-    return this.health.check(this.transport?.topics().length ? [() => this.consumerAliveCheck()] : []);
+    return this.health.check(this.consumes() ? [() => this.consumerAliveCheck()] : []);
   }
 
   /** Down only when the consumer crashed and its runner gave up restarting it: only a process restart helps. */
@@ -47,12 +59,32 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
+    return this.health.check([() => this.databaseCheck(), () => this.acceptingCheck()]);
+  }
+
+  @Get()
+  @HealthCheck()
+  details() {
     return this.health.check([
-      () => this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
+      () => this.databaseCheck(),
       () => this.kafkaCheck(),
-      ...(this.transport?.topics().length ? [() => this.consumerCheck()] : []),
+      ...(this.consumes() ? [() => this.consumerCheck()] : []),
       ...(this.relay ? [() => this.outboxCheck()] : []),
     ]);
+  }
+
+  /** Down from the first step of a graceful stop on, so that a load balancer sends nothing new. */
+  private acceptingCheck() {
+    const check = this.indicators.check('shutdown');
+    return this.shutdown.draining ? check.down({ message: 'shutting down: finishing the work in hand' }) : check.up();
+  }
+
+  private consumes(): boolean {
+    return (this.transport?.topics().length ?? 0) > 0;
+  }
+
+  private databaseCheck() {
+    return this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS });
   }
 
   private async kafkaCheck() {
@@ -80,10 +112,19 @@ export class HealthController {
     const check = this.indicators.check('outbox');
     try {
       const backlog = await this.relay!.backlog();
+      const relay = this.relay!.stats();
+      const problems: string[] = [];
       const max = this.env.OUTBOX_MAX_PENDING_AGE_SECONDS;
       if (backlog.oldestPendingAgeSeconds > max) {
-        return check.down({ ...backlog, message: `oldest pending event is ${Math.round(backlog.oldestPendingAgeSeconds)} s old (limit ${max} s)` });
+        problems.push(
+          `oldest pending event is ${Math.round(backlog.oldestPendingAgeSeconds)} s old (limit ${max} s)` +
+            (relay.lastError ? `; relay's last error: ${relay.lastError}` : ''),
+        );
       }
+      if (backlog.parked > 0) {
+        problems.push(`${backlog.parked} parked event(s) not published; release them with: npm run outbox -- release ${this.definition.app} --all`);
+      }
+      if (problems.length > 0) return check.down({ ...backlog, message: problems.join('; ') });
       return check.up({ ...backlog });
     } catch (error) {
       return check.down({ message: (error as Error).message });

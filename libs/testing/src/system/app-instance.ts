@@ -23,7 +23,7 @@ export interface AppInstance {
   readonly url: string;
   /** Whether it is up (started and not stopped or exited). */
   readonly running: boolean;
-  /** Starts it (again) with the environment it was created with, on its port; resolves once `/health/ready` answers 200. */
+  /** Starts it (again) with the environment it was created with, on its port; resolves once `/health` answers 200 (everything up: database, Kafka, consumer joined, outbox). */
   start(): Promise<void>;
   /** Stops it gracefully: in-flight work finishes, the consumer leaves its group. */
   stop(): Promise<unknown>;

@@ -68,11 +68,12 @@ export class InProcessApp implements AppInstance {
     this.boundPort = ((this.current.getHttpServer() as Server).address() as AddressInfo).port;
     await eventually(
       async () => {
-        const response = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(5000) });
+        // Everything up (database, Kafka, consumer joined, outbox), not merely ready to serve HTTP.
+        const response = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(5000) });
         if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
         return true;
       },
-      { timeoutMs: this.options.readyTimeoutMs ?? 90_000, intervalMs: 250, what: `${this.name} ready on ${this.url}` },
+      { timeoutMs: this.options.readyTimeoutMs ?? 90_000, intervalMs: 250, what: `${this.name} up on ${this.url}/health` },
     );
   }
 

@@ -26,7 +26,7 @@ interface CommonOptions {
   postgresUrl?: string;
   /** First HTTP port; instances get consecutive ports in start order (default: free ports from the OS). */
   ports?: number;
-  /** Deadline for each instance's `/health/ready` (default 90 s). */
+  /** Deadline for each instance's `/health` (everything up; default 90 s). */
   readyTimeoutMs?: number;
   /**
    * Abandons setting up (a command-line run interrupted with Ctrl-C): checked
@@ -94,7 +94,7 @@ export interface System<I extends AppInstance> {
  * throw-away database per app, and the apps — each as N processes of its own
  * (`processes`; what `nest start` runs, from a bundle copied aside) or booted
  * in this process (`inProcess`; for tests that reach into an app). Resolves
- * once every instance answers `/health/ready`. Whatever was started is
+ * once every instance answers `/health` (everything up). Whatever was started is
  * released when setting up fails, and by `stop()`.
  */
 export function startSystem(options: ProcessSystemOptions): Promise<System<AppProcess>>;
