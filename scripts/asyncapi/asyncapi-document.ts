@@ -13,6 +13,8 @@ const PUBLISHERS: Record<EventType, AppName> = {
   'order.cancelled': 'order',
   'payment.completed': 'payment',
   'payment.failed': 'payment',
+  'payment.void-requested': 'order',
+  'payment.voided': 'payment',
 };
 
 /**
@@ -24,8 +26,8 @@ const PUBLISHERS: Record<EventType, AppName> = {
  */
 export const SUBSCRIPTIONS: Record<AppName, readonly EventType[]> = {
   order: ['payment.completed', 'payment.failed'],
-  payment: ['order.created'],
-  notification: ['order.cancelled', 'order.confirmed', 'order.created', 'payment.failed'],
+  payment: ['order.created', 'payment.void-requested'],
+  notification: ['order.cancelled', 'order.confirmed', 'order.created', 'payment.failed', 'payment.voided'],
 };
 
 const camel = (topic: string) => topic.replace(/[.-](\w)/g, (_, c: string) => c.toUpperCase());

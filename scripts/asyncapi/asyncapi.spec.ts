@@ -17,7 +17,7 @@ describe('docs/asyncapi.yaml', () => {
     const errors = diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error);
     expect(errors.map((e) => `${e.path.join('.')}: ${e.message}`)).toEqual([]);
     expect(document?.channels().all().map((c) => c.address()).sort()).toEqual(
-      ['notification.dlq', 'order.cancelled', 'order.confirmed', 'order.created', 'order.dlq', 'payment.completed', 'payment.dlq', 'payment.failed'],
+      ['notification.dlq', 'order.cancelled', 'order.confirmed', 'order.created', 'order.dlq', 'payment.completed', 'payment.dlq', 'payment.failed', 'payment.void-requested', 'payment.voided'],
     );
   }, 30_000);
 });

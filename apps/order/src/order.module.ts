@@ -3,12 +3,14 @@ import { Module } from '@nestjs/common';
 import { orderService } from './order.definition';
 import { PlaceOrderHandler } from './orders/application/place-order/place-order.handler';
 import { SettleOrderHandler } from './orders/application/settle-order/settle-order.handler';
+import { ExpireOverdueOrdersHandler } from './orders/application/expire-overdue-orders/expire-overdue-orders.handler';
+import { PaymentDeadlineScheduler } from './orders/application/expire-overdue-orders/payment-deadline.scheduler';
 import { OrdersController } from './orders/api/http/orders.controller';
 import { PaymentEventsConsumer } from './orders/api/messaging/payment-events.consumer';
 
 @Module({
   imports: [ServiceModule.forApp(orderService)],
   controllers: [OrdersController, PaymentEventsConsumer],
-  providers: [PlaceOrderHandler, SettleOrderHandler],
+  providers: [PlaceOrderHandler, SettleOrderHandler, ExpireOverdueOrdersHandler, PaymentDeadlineScheduler],
 })
 export class OrderModule {}

@@ -1,6 +1,7 @@
 import { migrationUrl, ServiceDefinition } from '@lib/service';
 import { PaymentEnv } from './config/payment.env';
 import { CreatePayments1732250000200 } from './migrations/1732250000200-create-payments';
+import { PaymentRefunds1732250000201 } from './migrations/1732250000201-payment-refunds';
 import { PaymentRecord } from './payments/infrastructure/payment.record';
 
 export const paymentService: ServiceDefinition<PaymentEnv> = {
@@ -14,6 +15,6 @@ export const paymentService: ServiceDefinition<PaymentEnv> = {
       owner: 'postgres://payment_owner:payment_owner@127.0.0.1:5432/payments',
     }),
   entities: [PaymentRecord],
-  migrations: [CreatePayments1732250000200],
+  migrations: [CreatePayments1732250000200, PaymentRefunds1732250000201],
   publishes: true,
 };

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { PaymentEnv } from './config/payment.env';
 import { paymentService } from './payment.definition';
 import { AuthorizePaymentHandler } from './payments/application/authorize-payment/authorize-payment.handler';
+import { VoidPaymentHandler } from './payments/application/void-payment/void-payment.handler';
 import { PaymentsController } from './payments/api/http/payments.controller';
 import { OrderEventsConsumer } from './payments/api/messaging/order-events.consumer';
 import { PAYMENT_GATEWAY } from './payments/domain/payment';
@@ -15,6 +16,7 @@ import { SimulatedPaymentGateway } from './payments/infrastructure/simulated-pay
   controllers: [PaymentsController, OrderEventsConsumer],
   providers: [
     AuthorizePaymentHandler,
+    VoidPaymentHandler,
     {
       provide: SimulatedPaymentGateway,
       useFactory: (env: PaymentEnv) =>

@@ -9,6 +9,8 @@ export const EventTypes = {
   OrderCancelled: 'order.cancelled',
   PaymentCompleted: 'payment.completed',
   PaymentFailed: 'payment.failed',
+  PaymentVoidRequested: 'payment.void-requested',
+  PaymentVoided: 'payment.voided',
 } as const;
 
 /** One of the event types the contract defines. */

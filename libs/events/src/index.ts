@@ -20,3 +20,5 @@ export * from './data/order-confirmed.v1';
 export * from './data/order-cancelled.v1';
 export * from './data/payment-completed.v1';
 export * from './data/payment-failed.v1';
+export * from './data/payment-void-requested.v1';
+export * from './data/payment-voided.v1';

@@ -3,6 +3,8 @@ import { OrderConfirmedV1 } from './data/order-confirmed.v1';
 import { OrderCreatedV1 } from './data/order-created.v1';
 import { PaymentCompletedV1 } from './data/payment-completed.v1';
 import { PaymentFailedV1 } from './data/payment-failed.v1';
+import { PaymentVoidRequestedV1 } from './data/payment-void-requested.v1';
+import { PaymentVoidedV1 } from './data/payment-voided.v1';
 import { EVENT_TYPES, EventType } from './event-types';
 
 /**
@@ -16,6 +18,8 @@ export interface EventDataMap {
   'order.cancelled': OrderCancelledV1;
   'payment.completed': PaymentCompletedV1;
   'payment.failed': PaymentFailedV1;
+  'payment.void-requested': PaymentVoidRequestedV1;
+  'payment.voided': PaymentVoidedV1;
 }
 
 /** A class whose decorators describe the `data` of one (type, version). */
@@ -31,6 +35,8 @@ const REGISTRY: { readonly [T in EventType]: Readonly<Record<number, EventDataCl
   'order.cancelled': { 1: OrderCancelledV1 },
   'payment.completed': { 1: PaymentCompletedV1 },
   'payment.failed': { 1: PaymentFailedV1 },
+  'payment.void-requested': { 1: PaymentVoidRequestedV1 },
+  'payment.voided': { 1: PaymentVoidedV1 },
 };
 
 /** Whether `type` is one of the contract's event types (narrows to {@link EventType}). */

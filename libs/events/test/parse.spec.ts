@@ -179,7 +179,7 @@ describe('parseEvent', () => {
       const error = failure(invalidFixture('unknown-type.json'));
       expect(error.kind).toBe('unknown_type');
       expect(error.violations).toEqual([
-        "type 'order.shipped' is not a known event type (known: order.created, order.confirmed, order.cancelled, payment.completed, payment.failed)",
+        "type 'order.shipped' is not a known event type (known: order.created, order.confirmed, order.cancelled, payment.completed, payment.failed, payment.void-requested, payment.voided)",
       ]);
     });
 

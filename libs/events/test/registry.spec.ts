@@ -14,8 +14,8 @@ import {
 } from '@lib/events';
 
 describe('registry', () => {
-  it('knows the five event types of the contract', () => {
-    expect(EVENT_TYPES).toEqual(['order.created', 'order.confirmed', 'order.cancelled', 'payment.completed', 'payment.failed']);
+  it('knows the seven event types of the contract', () => {
+    expect(EVENT_TYPES).toEqual(['order.created', 'order.confirmed', 'order.cancelled', 'payment.completed', 'payment.failed', 'payment.void-requested', 'payment.voided']);
     for (const type of EVENT_TYPES) expect(isKnownEventType(type)).toBe(true);
   });
 
@@ -35,7 +35,7 @@ describe('registry', () => {
     expect(dataClassFor('order.created', 2)).toBeUndefined();
     expect(dataClassFor('order.created', 1.5)).toBeUndefined();
     expect(dataClassFor('order.shipped', 1)).toBeUndefined();
-    expect(registeredEvents()).toHaveLength(5);
+    expect(registeredEvents()).toHaveLength(7);
   });
 });
 

@@ -4,7 +4,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * The outbox table every producing app owns in its own database.
  *
  * - `id` orders rows within a key: the relay publishes pending rows in `id`
- *   order and a single active relay per database (advisory lock) keeps that
+ *   order and a single active relay per database (a lease, see
+ *   relay-lease.ts) keeps that
  *   order on the wire.
  * - Published rows are deleted, so the table holds only the backlog.
  * - A statement-level trigger NOTIFYs the relay; PostgreSQL delivers the

@@ -7,6 +7,7 @@
  *   OUTBOX_DATABASE_URL  database holding the outbox (required)
  *   KAFKA_BROKERS        comma-separated (default localhost:9092)
  *   OUTBOX_BATCH_SIZE    rows per batch (default 500)
+ *   OUTBOX_LEASE_MS      the relay's lease (default 2000 ms here)
  *   HANG_AFTER_ACKS      after the broker acknowledged this many batches, hang
  *                        before the relay deletes the last one: the worst moment
  *                        to die (sent, not yet marked sent)
@@ -31,6 +32,8 @@ const relay = new OutboxRelay({
   batchSize,
   pollIntervalMs: 200,
   standbyRetryMs: 100,
+  // A killed relay's successor waits for its lease to expire: short here, so the crash test does not wait 15 s per crash.
+  leaseMs: Number(process.env.OUTBOX_LEASE_MS ?? 2000),
   publisher: {
     async send(messages: readonly OutgoingMessage[]) {
       const result = await producer.send(messages);

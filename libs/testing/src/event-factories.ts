@@ -21,6 +21,8 @@ const PUBLISHER: Record<EventType, AppName> = {
   'order.cancelled': 'order',
   'payment.completed': 'payment',
   'payment.failed': 'payment',
+  'payment.void-requested': 'order',
+  'payment.voided': 'payment',
 };
 
 const DEFAULT_ITEMS: readonly OrderItemV1[] = [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }];
@@ -78,6 +80,27 @@ export function paymentFailed(data: Partial<EventDataMap['payment.failed']> = {}
   return build(
     'payment.failed',
     { orderId: orderIdOf(meta), paymentId: randomUUID(), amount: DEFAULT_AMOUNT, currency: CURRENCY, reason: 'limit_exceeded', ...data },
+    meta,
+  );
+}
+
+/** `payment.void-requested` of a payment that completed for an order cancelled at its deadline. */
+export function paymentVoidRequested(
+  data: Partial<EventDataMap['payment.void-requested']> = {},
+  meta: EventMeta = {},
+): EventEnvelope<'payment.void-requested'> {
+  return build(
+    'payment.void-requested',
+    { orderId: orderIdOf(meta), paymentId: randomUUID(), amount: DEFAULT_AMOUNT, currency: CURRENCY, reason: 'payment_timeout', ...data },
+    meta,
+  );
+}
+
+/** `payment.voided`, by default of a payment voided after the order's payment deadline. */
+export function paymentVoided(data: Partial<EventDataMap['payment.voided']> = {}, meta: EventMeta = {}): EventEnvelope<'payment.voided'> {
+  return build(
+    'payment.voided',
+    { orderId: orderIdOf(meta), paymentId: randomUUID(), amount: DEFAULT_AMOUNT, currency: CURRENCY, reason: 'payment_timeout', ...data },
     meta,
   );
 }

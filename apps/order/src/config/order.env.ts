@@ -16,4 +16,10 @@ export class OrderEnv extends CommonEnv {
    */
   @Matches(/^(postgres(ql)?:\/\/\S+)?$/, { message: 'ORDER_MIGRATION_DATABASE_URL must be empty or a postgres:// URL' })
   ORDER_MIGRATION_DATABASE_URL: string = '';
+
+  /** A `PENDING` order not settled by a payment event within this time (ms) is cancelled with `payment_timeout` (the saga deadline). */
+  @IsInt() @Min(1000) @Max(30 * 24 * 3_600_000) ORDER_PAYMENT_DEADLINE_MS: number = 15 * 60_000;
+
+  /** How often each instance looks for orders past their deadline (ms). */
+  @IsInt() @Min(100) @Max(3_600_000) ORDER_DEADLINE_CHECK_INTERVAL_MS: number = 5000;
 }

@@ -33,7 +33,7 @@ export function redeliveryDelayMs(attempt: number, firstMs: number): number {
 
 export const NOTIFICATION_CHANNELS = Symbol('NOTIFICATION_CHANNELS');
 
-export type NotifiableEvent = EventEnvelope<'order.created' | 'order.confirmed' | 'order.cancelled' | 'payment.failed'>;
+export type NotifiableEvent = EventEnvelope<'order.created' | 'order.confirmed' | 'order.cancelled' | 'payment.failed' | 'payment.voided'>;
 
 const money = (amount: number, currency: string) => `${(amount / 100).toFixed(2)} ${currency}`;
 
@@ -49,5 +49,7 @@ export function composeMessage(event: NotifiableEvent): NotificationMessage {
       return { ...base, subject: 'Order cancelled', body: `Your order ${event.data.orderId} was cancelled (${event.data.reason}).` };
     case 'payment.failed':
       return { ...base, subject: 'Payment declined', body: `The payment of ${money(event.data.amount, event.data.currency)} for order ${event.data.orderId} was declined (${event.data.reason}).` };
+    case 'payment.voided':
+      return { ...base, subject: 'Payment refunded', body: `The payment of ${money(event.data.amount, event.data.currency)} for your cancelled order ${event.data.orderId} was refunded (${event.data.reason}).` };
   }
 }

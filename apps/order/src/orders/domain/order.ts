@@ -13,6 +13,9 @@ export function orderTotal(items: readonly OrderItem[]): number {
   return items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0);
 }
 
+/** Reason of an order cancelled because no payment outcome arrived before its deadline. */
+export const PAYMENT_TIMEOUT = 'payment_timeout';
+
 /** Whether a payment outcome may still settle an order in this status. */
 export function canSettle(status: OrderStatus): boolean {
   return status === OrderStatus.Pending;

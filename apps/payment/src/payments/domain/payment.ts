@@ -1,4 +1,5 @@
-export const PaymentStatus = { Authorized: 'AUTHORIZED', Declined: 'DECLINED' } as const;
+/** `AUTHORIZED` | `DECLINED`; an authorised payment becomes `VOIDED` when its order was cancelled before it completed (saga compensation). */
+export const PaymentStatus = { Authorized: 'AUTHORIZED', Declined: 'DECLINED', Voided: 'VOIDED' } as const;
 export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
 
 /** What the gateway decided for one authorisation request. */
@@ -45,6 +46,8 @@ export class GatewayUnavailableError extends Error {
  */
 export interface PaymentGateway {
   authorize(request: AuthorizationRequest): Promise<PaymentDecision>;
+  /** Voids (refunds) an authorised payment; idempotent on `paymentId`. Resolves once the provider confirmed it. (Optional for adapters that only authorise, e.g. test doubles.) */
+  voidPayment?(request: AuthorizationRequest): Promise<void>;
 }
 
 export const PAYMENT_GATEWAY = Symbol('PAYMENT_GATEWAY');

@@ -69,6 +69,20 @@ export class ResilientPaymentGateway implements PaymentGateway {
     }
   }
 
+  /** A void with the same timeout and retries; a provider that does not confirm it is an unavailable dependency (the request waits and is tried again). */
+  async voidPayment(request: AuthorizationRequest): Promise<void> {
+    const inner = this.inner;
+    if (!inner.voidPayment) throw new Error('the payment gateway adapter cannot void payments');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await withTimeout(inner.voidPayment(request), this.settings.timeoutMs);
+      } catch (error) {
+        if (attempt >= this.settings.retries) throw new DependencyUnavailableError('payment gateway', `payment gateway unavailable: ${(error as Error).message}`);
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+  }
+
   private async withRetries(request: AuthorizationRequest): Promise<PaymentDecision> {
     for (let attempt = 0; ; attempt++) {
       try {

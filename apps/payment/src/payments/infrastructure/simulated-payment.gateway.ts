@@ -44,4 +44,9 @@ export class SimulatedPaymentGateway implements PaymentGateway {
     if (Math.random() < this.settings.failureRate) throw new GatewayUnavailableError('simulated gateway failure');
     return request.amount > this.maxAmount ? { approved: false, reason: 'limit_exceeded' } : { approved: true };
   }
+
+  async voidPayment(): Promise<void> {
+    if (this.settings.latencyMs > 0) await new Promise((r) => setTimeout(r, this.settings.latencyMs));
+    if (Math.random() < this.settings.failureRate) throw new Error('simulated gateway failure');
+  }
 }

@@ -38,6 +38,11 @@ export class OrderEventsConsumer {
     this.record(event, ctx);
   }
 
+  @EventPattern(Topics.PaymentVoided)
+  onPaymentVoided(@Payload() event: EventEnvelope<'payment.voided'>, @Ctx() ctx: KafkaEventContext): void {
+    this.record(event, ctx);
+  }
+
   private record(event: NotifiableEvent, ctx: KafkaEventContext): void {
     ctx.inTransaction((tx) => this.notify.execute(tx, event, ctx));
     ctx.afterCommit(() => this.dispatcher.wake());

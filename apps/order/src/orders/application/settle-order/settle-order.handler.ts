@@ -38,6 +38,14 @@ export class SettleOrderHandler {
   async execute(tx: EntityManager, outcome: PaymentOutcome, cause: EventCause): Promise<void> {
     const order = await tx.findOne(OrderRecord, { where: { id: outcome.orderId }, lock: { mode: 'pessimistic_write' } });
     if (!order) throw new OrderNotFoundError(outcome.orderId);
+    if (order.status === OrderStatus.Cancelled && outcome.kind === 'completed') {
+      // Compensation: the order was cancelled (e.g. at its payment deadline) before its payment completed; ask for the money back.
+      const { totalAmount: amount, currency } = order;
+      const reason = order.statusReason ?? 'order_cancelled';
+      await this.events.publish(tx, EventTypes.PaymentVoidRequested, { orderId: order.id, paymentId: outcome.paymentId, amount, currency, reason }, cause);
+      this.log.warn(`order ${order.id} was already CANCELLED (${reason}); payment ${outcome.paymentId} completed late, void requested (correlationId ${cause.correlationId})`);
+      return;
+    }
     if (!canSettle(order.status)) {
       this.log.warn(`order ${order.id} is already ${order.status}; payment ${outcome.kind} ignored (correlationId ${cause.correlationId})`);
       return;
