@@ -2,11 +2,15 @@
  * npm run infra:up | infra:down | infra:status | infra:fetch
  * (ts-node scripts/infra.ts <command>). Exits non-zero with one clear line on failure.
  */
-import { fetchKafka, infraDown, infraStatus, infraUp, kafkaVersion, localBootstrap, parseClusterSize, parseCommandLine, preflight } from '@lib/infra';
+import { ensureDatabases, fetchKafka, infraDown, infraStatus, infraUp, kafkaVersion, localBootstrap, parseClusterSize, parseCommandLine, preflight, startSecureBroker, stopBroker } from '@lib/infra';
+import * as path from 'node:path';
 
 const USAGE = `usage:
   npm run infra:up [-- --brokers N]   start Kafka (N=1: single broker, the default; N=3: a KRaft cluster on
                                       localhost:9092,9094,9096), the contract topics and the databases
+  npm run infra:up -- --secure        start the secured broker instead (or KAFKA_SECURE=true): SASL_SSL with
+                                      SCRAM-SHA-512 and per-app ACLs on localhost:KAFKA_SECURE_PORT (default 9192);
+                                      writes .local/kafka/secure/secure/<app>.env and <principal>.properties
   npm run infra:down                  stop the local Kafka broker(s); PostgreSQL is left running
   npm run infra:status                what runs and what is missing (exit 0 only when all is up)
   npm run infra:fetch                 only download the Kafka jars
@@ -16,11 +20,21 @@ KAFKA_BROKERS, KAFKA_PORT, KAFKA_TOPIC_PARTITIONS, KAFKA_DLQ_RETENTION_MS (defau
 KAFKA_EVENT_RETENTION_MS, INFRA_MODE, *_DATABASE_URL — from the environment or .env (see docs/infrastructure.md)`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine({ usage: USAGE, allowPositionals: true, options: { brokers: { type: 'string' } } }, argv);
+  const { values, positionals } = parseCommandLine({ usage: USAGE, allowPositionals: true, options: { brokers: { type: 'string' }, secure: { type: 'boolean' } } }, argv);
   const cmd = positionals[0];
   switch (cmd) {
     case 'up': {
       const started = Date.now();
+      if (values.secure || /^(1|true|yes)$/i.test(process.env.KAFKA_SECURE ?? '')) {
+        const port = Number(process.env.KAFKA_SECURE_PORT || 9192);
+        const broker = await startSecureBroker({ name: 'secure', port });
+        await ensureDatabases();
+        const dir = path.relative(process.cwd(), broker.material.dir);
+        console.log(`infra: secured broker up on ${broker.brokers.join(',')} (SASL_SSL, SCRAM-SHA-512, ACLs; ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+        console.log(`infra: per app: set -a; . ${dir}/order.env; set +a; npm run start:order   (likewise payment, notification)`);
+        console.log(`infra: tools: bin/kafka-topics.sh --bootstrap-server ${broker.brokers[0]} --command-config ${dir}/admin.properties --list`);
+        return 0;
+      }
       const check = await preflight();
       if (check.problems.length > 0) {
         for (const p of check.problems) console.log(`preflight: ${p.line}`);
@@ -36,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'down':
       await infraDown();
+      if (await stopBroker('secure', { log: () => undefined })) console.log('kafka: stopped the secured broker');
       return 0;
     case 'fetch': {
       const libs = await fetchKafka();

@@ -42,6 +42,7 @@ export type { Logger } from './util';
 export { REPO_ROOT } from './paths';
 export * from './poll';
 export * from './database-roles';
+export * from './secure-broker';
 export { migrationDatabaseUrl, DEFAULT_MIGRATION_DATABASE_URLS } from './config';
 export * from './cli';
 export * from './node-process';

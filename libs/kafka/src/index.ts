@@ -6,3 +6,4 @@ export * from './consumer-runner';
 export * from './admin';
 export * from './kafka-probe';
 export * from './topic-reader';
+export * from './access-check';

@@ -8,6 +8,8 @@ const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'bin', 'kafka-console
 export interface ConsoleProducerOptions {
   compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   maxRequestBytes?: number;
+  /** A client properties file, e.g. the SASL_SSL settings of a secured broker (`--producer.config`). */
+  producerConfig?: string;
 }
 
 /**
@@ -21,13 +23,14 @@ export async function sendWithConsoleProducer(
   lines: readonly string[],
   brokers: string[] = kafkaBrokers(),
   options: ConsoleProducerOptions = {},
-): Promise<void> {
+): Promise<{ output: string }> {
   for (const line of lines) {
     if (line.includes('\n')) throw new Error('the console producer sends one message per line; put each message on one line');
   }
   const args = ['--bootstrap-server', brokers.join(','), '--topic', topic];
   if (options.compression) args.push('--compression-codec', options.compression);
   if (options.maxRequestBytes) args.push('--producer-property', `max.request.size=${options.maxRequestBytes}`);
+  if (options.producerConfig) args.push('--producer.config', options.producerConfig);
   const child = spawn(PRODUCER, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
@@ -39,4 +42,5 @@ export async function sendWithConsoleProducer(
   child.stdin.end(lines.map((l) => `${l}\n`).join(''));
   const code = await exited;
   if (code !== 0) throw new Error(`kafka-console-producer exited with ${code}: ${output.trim()}`);
+  return { output };
 }

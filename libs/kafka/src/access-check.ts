@@ -1,0 +1,84 @@
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from 'kafkajs';
+import { KafkaConnectionOptions, toKafkaJsConfig } from './kafka-config';
+
+/** One ALLOW rule: `principal` (`User:<name>`) may `operation` the topic or consumer group `name` (or every name starting with it). */
+export interface AllowAcl {
+  principal: string;
+  resource: 'topic' | 'group';
+  name: string;
+  pattern: 'literal' | 'prefixed';
+  operation: 'read' | 'write';
+}
+
+/** Creates ALLOW ACLs (idempotent: the broker keeps one of each); `conn` must be a principal allowed to alter the cluster. */
+export async function createAllowAcls(conn: KafkaConnectionOptions, acls: readonly AllowAcl[]): Promise<void> {
+  const admin = new Kafka({ ...toKafkaJsConfig(conn), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createAcls({
+      acl: acls.map((a) => ({
+        resourceType: a.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
+        resourceName: a.name,
+        resourcePatternType: a.pattern === 'prefixed' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+        principal: a.principal,
+        host: '*',
+        operation: a.operation === 'read' ? AclOperationTypes.READ : AclOperationTypes.WRITE,
+        permissionType: AclPermissionTypes.ALLOW,
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const kindOf = (error: unknown) => (error as { type?: string }).type ?? (error as Error).name;
+
+/**
+ * What the broker answers when `conn` writes one message to `topic`:
+ * `'allowed'`, or the kafkajs error type (`TOPIC_AUTHORIZATION_FAILED`,
+ * `KafkaJSSASLAuthenticationError`, …). For checking a secured setup.
+ */
+export async function tryWrite(conn: KafkaConnectionOptions, topic: string, value: string): Promise<string> {
+  const producer = new Kafka({ ...toKafkaJsConfig(conn), logLevel: logLevel.NOTHING, retry: { retries: 0 } }).producer();
+  try {
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value }] });
+    return 'allowed';
+  } catch (error) {
+    return kindOf(error);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+}
+
+/** What the broker answers when `conn` joins consumer group `group` on `topic`: `'allowed'` once joined, or the error type (`GROUP_AUTHORIZATION_FAILED`, …). */
+export async function tryJoin(conn: KafkaConnectionOptions, group: string, topic: string): Promise<string> {
+  const consumer = new Kafka({ ...toKafkaJsConfig(conn), logLevel: logLevel.NOTHING, retry: { retries: 0 } }).consumer({
+    groupId: group,
+    retry: { retries: 0 },
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic] });
+    return await new Promise<string>((resolve) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => resolve('allowed'));
+      consumer.on(consumer.events.CRASH, ({ payload }) => resolve(kindOf(payload.error)));
+      consumer.run({ eachMessage: async () => undefined }).catch((error: unknown) => resolve(kindOf(error)));
+    });
+  } catch (error) {
+    return kindOf(error);
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+}
+
+/** Sum of the end offsets of `topic`'s partitions: how many messages it ever took. */
+export async function topicEndOffset(conn: KafkaConnectionOptions, topic: string): Promise<number> {
+  const admin = new Kafka({ ...toKafkaJsConfig(conn), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
