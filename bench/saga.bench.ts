@@ -77,6 +77,8 @@ one after the other on the same broker, PostgreSQL and load.
   --only a,b               run only these subjects (default: all of ${SUBJECTS.join(', ')};
                            ours-batch is ours with CONSUMER_UNIT_OF_WORK=batch)
   --ours-env K=V,K=V       extra variables for our apps (e.g. a setting under test)
+  --profile DIR            run our apps under node --cpu-prof, profiles in DIR/<subject>/
+                           (summarize: npx ts-node bench/profile-summary.ts DIR/ours)
   --label L                suffix of the results file names
   -h, --help               this text`;
 
@@ -92,6 +94,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     'ours-env': { type: 'string' },
     label: { type: 'string' },
+    profile: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -291,11 +294,16 @@ async function startPeer(key: 'dual-write' | 'stock-nest', brokers: string[]): P
 async function startOurs(sys: System<AppProcess>, key: 'ours' | 'ours-batch'): Promise<Subject> {
   const variant = OURS_VARIANTS[key] ?? {};
   const instances = new Map<AppName, AppProcess>();
-  await Promise.all(APPS.map(async (app) => instances.set(app, await sys.addInstance(app, { env: { ...variant, QUERY_COUNT_FILE: countFile(key, app) } }))));
+  const profile: Record<string, string> = opts.profile
+    ? { NODE_OPTIONS: `--require ${COUNT_QUERIES} --cpu-prof --cpu-prof-dir=${path.resolve(opts.profile, key)}` }
+    : {};
+  await Promise.all(
+    APPS.map(async (app) => instances.set(app, await sys.addInstance(app, { env: { ...variant, ...profile, QUERY_COUNT_FILE: countFile(key, app) } }))),
+  );
   const settings = Object.entries({ ...OURS_ENV, ...variant }).map(([k, v]) => `, ${k}=${v}`);
   return {
     key,
-    description: `the apps (\`nest build\` bundles, one process each, started by startSystem), default settings except LOG_LEVEL=warn, LOG_FORMAT=json${settings.join('')}; transactional outbox, inbox, every guarantee on`,
+    description: `the apps (\`nest build\` bundles, one process each, started by startSystem), default settings except LOG_LEVEL=warn, LOG_FORMAT=json${settings.join('')}${opts.profile ? ', under node --cpu-prof (slower)' : ''}; transactional outbox, inbox, every guarantee on`,
     orderUrl: instances.get('order')!.url,
     sql: (app) => sys.sql(app),
     databaseName: (app) => new URL(sys.databaseUrl(app)).pathname.slice(1),
