@@ -24,13 +24,25 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { infraUp, kafkaBrokers } from '@lib/infra';
+import { infraUp, kafkaBrokers, parseCommandLine } from '@lib/infra';
 import { eventHeaders } from '@lib/events';
 import { DurableProducer, ensureTopics, OutgoingMessage } from '@lib/kafka';
 import { CreateOutbox1732250000000, OutboxRelayLease1732250000002, OutboxObserver, OutboxPublisher, OutboxRelay } from '@lib/outbox';
 import { createTestDatabase, eventually, orderCreated, uniqueName } from '@lib/testing';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { writeCharts } from './charts';
+
+const USAGE = `usage: npm run bench:outbox
+
+What the transactional outbox costs, on the main broker (localhost:9092 or KAFKA_BROKERS) and a throw-away
+database: relay drain rate, the raw producer ceiling, commit → ack latency at a fixed rate, and the NOTIFY
+trigger's price. Writes bench/results/outbox-<date>.json, .md and SVG charts (npm run bench:charts).
+
+environment (or .env): BENCH_BACKLOG (default 100000), BENCH_BATCH_SIZE (500), BENCH_RATE (1000 events/s),
+BENCH_LATENCY_SECONDS (20), KAFKA_BROKERS`;
+
+parseCommandLine({ usage: USAGE, options: {} });
 
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 500);
@@ -335,6 +347,7 @@ async function main(): Promise<void> {
     const base = path.join(dir, `outbox-${started.toISOString().slice(0, 10)}`);
     fs.writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
     fs.writeFileSync(`${base}.md`, markdown(result));
+    writeCharts(`${base}.json`);
     log('');
     log(markdown(result));
     log(`written to ${path.relative(process.cwd(), base)}.json and .md`);

@@ -38,7 +38,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
-import { ensurePostgresRunning, kafkaVersion } from '@lib/infra';
+import { ensurePostgresRunning, kafkaVersion, loadDotEnv } from '@lib/infra';
+import { writeCharts } from './charts';
 import { AppName, Apps, Topics } from '@lib/events';
 import { alterTopicConfigs, ensureTopics } from '@lib/kafka';
 import {
@@ -62,7 +63,7 @@ type SubjectKey = (typeof SUBJECTS)[number];
 /** Ours with one setting changed: a lever measured against ours as it is, in the same run. */
 const OURS_VARIANTS: Partial<Record<SubjectKey, Record<string, string>>> = { 'ours-batch': { CONSUMER_UNIT_OF_WORK: 'batch' } };
 
-const USAGE = `npm run bench:saga -- [options]
+const USAGE = `usage: npm run bench:saga -- [options]
 
 Runs the saga benchmark: the dual-write peer, the stock-Nest peer and ours,
 one after the other on the same broker, PostgreSQL and load.
@@ -82,6 +83,7 @@ one after the other on the same broker, PostgreSQL and load.
   --label L                suffix of the results file names
   -h, --help               this text`;
 
+loadDotEnv(); // as the apps read it
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -812,6 +814,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const md = markdown(result);
   fs.writeFileSync(`${base}.md`, md);
+  writeCharts(`${base}.json`);
   log('');
   log(md);
   log(`written to ${path.relative(process.cwd(), base)}.json and .md; logs in ${path.relative(process.cwd(), LOG_DIR)}/`);

@@ -11,6 +11,17 @@
  * 3002, 3003). Exit code 0 when every order completed its journey, 1 otherwise.
  */
 import { randomUUID } from 'node:crypto';
+import { parseCommandLine } from '@lib/infra';
+
+const USAGE = `usage: npm run demo
+
+Places a handful of orders through the order app's HTTP API (npm start must be running) and follows each
+one through the three apps' read APIs; exit 0 when every order completed its journey.
+
+environment (or .env, as the apps read it): ORDER_PORT, PAYMENT_PORT, NOTIFICATION_PORT (defaults 3001, 3002,
+3003), DEMO_HOST (default localhost), DEMO_TIMEOUT_MS (default 30000)`;
+
+parseCommandLine({ usage: USAGE, options: {} });
 
 const HOST = process.env.DEMO_HOST ?? 'localhost';
 const url = (portVar: string, fallback: number) => `http://${HOST}:${process.env[portVar] ?? fallback}`;

@@ -10,10 +10,30 @@
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { renderJsonSchemaFiles } from '../src/json-schema';
 
 const dir = join(__dirname, '..', 'schemas');
-const check = process.argv.includes('--check');
+const USAGE = `usage: npm run events:schemas [-- --check]
+
+Writes the JSON Schema of every registered event to libs/events/schemas/ and removes those of events that
+no longer exist.
+
+  --check   write nothing; exit 1 when the committed schemas are stale`;
+
+// libs/events may not import libs/infra's parseCommandLine (layer rules); the same parseArgs, and no .env: it reads no settings.
+let check = false;
+try {
+  const { values } = parseArgs({ strict: true, options: { check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  check = values.check ?? false;
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
 const files = renderJsonSchemaFiles();
 
 mkdirSync(dir, { recursive: true });
