@@ -51,7 +51,7 @@ describe('least-privilege database roles', () => {
     }
     system = await startSystem({
       name: 'e2e-roles',
-      kafka: privateBroker({ port: 29792 }),
+      kafka: privateBroker({ port: 28132 }),
       inProcess: ALL_APPS,
       env: {
         LOG_LEVEL: 'warn',

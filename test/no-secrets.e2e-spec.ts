@@ -65,7 +65,7 @@ describe('no secrets in what the apps write', () => {
 
     system = await startSystem({
       name: 'e2e-secrets',
-      kafka: privateBroker({ port: 29892 }),
+      kafka: privateBroker({ port: 28172 }),
       inProcess: ALL_APPS,
       env: {
         LOG_LEVEL: 'debug',

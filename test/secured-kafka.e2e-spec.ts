@@ -17,7 +17,7 @@ describe('the secured broker: SASL_SSL, SCRAM-SHA-512 and per-app ACLs', () => {
   let system: System<InProcessApp> | undefined;
 
   beforeAll(async () => {
-    broker = await startSecureBroker({ name: 'e2e-secured', port: 29992, fresh: true, partitions: 3, log: () => undefined });
+    broker = await startSecureBroker({ name: 'e2e-secured', port: 28192, fresh: true, partitions: 3, log: () => undefined });
   }, 180_000);
 
   afterAll(async () => {

@@ -24,7 +24,7 @@ describe('order app under a flood of probes and scrapes while its database conne
   beforeAll(async () => {
     system = await startSystem({
       name: 'e2e-order-probes',
-      kafka: privateBroker({ port: 29792 }),
+      kafka: privateBroker({ port: 28112 }),
       processes: { order: 1 },
       env: { DATABASE_POOL_SIZE: String(POOL_SIZE), LOG_LEVEL: 'warn' },
     });

@@ -23,7 +23,7 @@ describe('order app while a row of one order is locked from psql', () => {
   beforeAll(async () => {
     system = await startSystem({
       name: 'e2e-order-stuck',
-      kafka: privateBroker({ port: 29492 }),
+      kafka: privateBroker({ port: 28212 }),
       inProcess: { order: { module: OrderModule, definition: orderService } },
       env: { DATABASE_LOCK_TIMEOUT_MS: '1000', CONSUMER_STUCK_PARTITION_SECONDS: String(STUCK_SECONDS), LOG_LEVEL: 'error' },
     });

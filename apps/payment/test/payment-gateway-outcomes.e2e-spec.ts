@@ -24,7 +24,7 @@ describe('payment app when the gateway always refuses one order', () => {
   beforeAll(async () => {
     system = await startSystem({
       name: 'e2e-payment-gateway-outcomes',
-      kafka: privateBroker({ port: 29892, partitions: 1 }),
+      kafka: privateBroker({ port: 28152, partitions: 1 }),
       inProcess: { payment: { module: PaymentModule, definition: paymentService } },
       env: {
         PAYMENT_GATEWAY_RETRIES: '1',
