@@ -7,7 +7,8 @@ const results = readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json'));
 describe('bench charts (npm run bench:charts)', () => {
   it.each(results)('the committed SVG charts of %s are the ones the script draws from it', (file) => {
     const charts = renderCharts(join(RESULTS_DIR, file));
-    expect(Object.keys(charts).length).toBeGreaterThanOrEqual(2);
+    // The saga and outbox results hold latency percentiles and rates; other results (chaos) may hold neither.
+    if (/^(saga|outbox)-/.test(file)) expect(Object.keys(charts).length).toBeGreaterThanOrEqual(2);
     for (const [name, svg] of Object.entries(charts)) {
       expect({ name, committed: existsSync(join(RESULTS_DIR, name)) }).toEqual({ name, committed: true });
       expect({ name, upToDate: readFileSync(join(RESULTS_DIR, name), 'utf8') === svg }).toEqual({ name, upToDate: true });
