@@ -20,7 +20,7 @@ const USAGE = `usage: npm start [-- --rebuild]
 
 Checks what the system needs (Node 20.19+, Java 17+, Maven, PostgreSQL, free ports, disk space), brings up
 Kafka and the databases (npm run infra:up), builds the three apps and the ops console unless their builds are newer than
-the sources, starts them and waits until each answers /health/ready. Ctrl-C stops them; Kafka keeps running.
+the sources, starts them and waits until each app answers /health (and the console /health/ready). Ctrl-C stops them; Kafka keeps running.
 
   --rebuild   build the apps even when their builds are up to date
 
@@ -137,16 +137,14 @@ async function main(): Promise<number> {
     });
   }
 
-  // Which app the wait is for, and why: its /health/ready answer.
+  // Which app the wait is for, and why: its /health answer.
   const waitStarted = Date.now();
   const ready = new Set<BuildTarget>();
   const ticker = setInterval(() => {
     for (const r of running.filter((x) => !ready.has(x.name))) {
-      fetch(`${r.url}/health/ready`, { signal: AbortSignal.timeout(2000) })
-        .then(async (res) =>
-          say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health/ready answers ${res.status} ${(await res.text()).slice(0, 200)}`),
-        )
-        .catch((e: Error) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health/ready does not answer yet (${e.message})`));
+      fetch(`${r.url}/health`, { signal: AbortSignal.timeout(2000) })
+        .then(async (res) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health answers ${res.status} ${(await res.text()).slice(0, 200)}`))
+        .catch((e: Error) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health does not answer yet (${e.message})`));
     }
   }, PROGRESS_EVERY_MS);
   try {
