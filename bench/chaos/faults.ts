@@ -4,8 +4,8 @@ import { ChaosNetwork } from './network';
 import { FaultName } from './options';
 import { Random } from './random';
 
-/** The group session timeout of the apps' consumers (KafkaEventsTransport's default). */
-export const SESSION_TIMEOUT_MS = 30_000;
+/** The group session timeout of the apps' consumers (CONSUMER_SESSION_TIMEOUT_MS's default, which chaos runs keep). */
+export const SESSION_TIMEOUT_MS = 10_000;
 
 /** One planned fault of a run's schedule. */
 export interface PlannedFault {
