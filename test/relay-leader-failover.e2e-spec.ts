@@ -71,19 +71,17 @@ describe('the outbox relay leader of two payment instances', () => {
     await load;
   };
 
-  /** The running instance whose relay's last word on leadership is that it leads (OutboxRelay logs both taking and losing it). */
-  const leader = (): AppProcess => {
-    const leads = system
-      .instances('payment')
-      .filter((instance) => instance.running)
-      .filter((instance) =>
-        instance.lines
-          .filter((line) => /(is|is no longer) the active relay/.test(line))
-          .at(-1)
-          ?.includes('is the active relay'),
-      );
-    if (leads.length !== 1) throw new Error(`${leads.length} payment instances lead the relay`);
-    return leads[0];
+  /** The running instance that holds the relay's lease now (its holder names the process id), once one does. */
+  const leader = async (): Promise<AppProcess> => {
+    const running = system.instances('payment').filter((instance) => instance.running);
+    const holder = await eventually(
+      async () => {
+        const { rows } = await system.sql('payment').query<{ holder: string }>('SELECT holder FROM outbox_relay_lease WHERE expires_at > clock_timestamp()');
+        return running.find((instance) => rows.some((row) => row.holder.split(':')[1] === String(instance.pid)));
+      },
+      { accept: (found) => found !== undefined, timeoutMs: 30_000, what: 'a running payment instance holding the relay lease' },
+    );
+    return holder!;
   };
 
   const paidOrders = () => new Set(recorder.values<{ data: { orderId: string } }>().map((event) => event.data.orderId));
@@ -119,7 +117,7 @@ describe('the outbox relay leader of two payment instances', () => {
   it('frozen with SIGSTOP for 90 s under load: the other instance publishes within a minute; duplicates stay within one batch and are counted', async () => {
     startLoad();
     await eventually(() => paidOrders().size >= 20, { timeoutMs: 60_000, what: 'payments flowing' });
-    const frozen = leader();
+    const frozen = await leader();
     const pausedAt = Date.now();
     frozen.pause();
 
@@ -143,7 +141,7 @@ describe('the outbox relay leader of two payment instances', () => {
   it('cut off from its database without a reset: the other instance publishes within a minute; duplicates stay within one batch and are counted', async () => {
     startLoad();
     await eventually(() => paidOrders().size >= produced.size - 20, { timeoutMs: 60_000, what: 'payments flowing' });
-    const cut = leader();
+    const cut = await leader();
     const proxy = proxies[system.instances('payment').indexOf(cut)];
     const cutAt = Date.now();
     proxy.blackhole();

@@ -62,7 +62,8 @@ export class ResilientPaymentGateway implements PaymentGateway {
       return await this.breaker.fire(request);
     } catch (error) {
       if (error instanceof GatewayRejectedError) return { approved: false, reason: shortenReason(error.reason) };
-      if (this.breaker.opened) throw new DependencyUnavailableError('payment gateway', 'payment gateway unavailable: circuit breaker is open');
+      // Open, or half-open with its one trial call in flight: the breaker refused the call without asking the gateway.
+      if (this.breaker.opened || isBreakerRefusal(error)) throw new DependencyUnavailableError('payment gateway', 'payment gateway unavailable: circuit breaker is open');
       if (error instanceof GatewayUnavailableError) throw new DependencyUnavailableError('payment gateway', `payment gateway unavailable: ${error.message}`);
       const message = error instanceof Error ? error.message : JSON.stringify(error);
       throw new Error(`payment gateway failed with an error of no known class: ${message}`, { cause: error });
@@ -94,6 +95,12 @@ export class ResilientPaymentGateway implements PaymentGateway {
       }
     }
   }
+}
+
+/** opossum's own refusals: the breaker is open (or half-open and busy with its trial call), or its concurrency limit is reached. */
+function isBreakerRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EOPENBREAKER' || code === 'ESEMLOCKED';
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

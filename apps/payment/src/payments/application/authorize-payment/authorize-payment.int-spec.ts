@@ -34,7 +34,7 @@ describe('AuthorizePaymentHandler on a real PostgreSQL database', () => {
   });
 
   beforeEach(async () => {
-    await db.dataSource.query(`TRUNCATE payments, outbox`);
+    await db.dataSource.query(`TRUNCATE payments, payment_refunds, outbox`);
     gateway = new RecordingGateway();
     handler = new AuthorizePaymentHandler(gateway, new OutboxEventPublisher('payment'), db.dataSource);
   });
