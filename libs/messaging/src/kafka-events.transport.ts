@@ -53,7 +53,7 @@ export interface EventsTransportOptions {
    * `maxBatchMessages` consecutive messages of a partition as fetched, the
    * inbox rows in one statement and a savepoint per delivery, so that a
    * failing delivery is rolled back alone and then retried or dead-lettered
-   * one by one as in 'delivery' mode (docs/adr/XXXX-throughput-levers.md).
+   * one by one as in 'delivery' mode (docs/adr/0016-throughput-levers.md).
    */
   unitOfWork?: 'delivery' | 'batch';
   /** Most messages in one batch transaction. Default 100. */

@@ -18,7 +18,7 @@ export interface RelayLeaseOptions {
 /**
  * Leadership of a database's outbox relay as a lease row with an expiry and a
  * fencing token, instead of a session advisory lock that lives as long as the
- * leader's session (see docs/adr/XXXX-relay-lease.md).
+ * leader's session (see docs/adr/0015-relay-lease.md).
  *
  * - `acquire` takes the row when it is free or expired and bumps its `epoch`:
  *   every leadership has an epoch larger than every earlier one.

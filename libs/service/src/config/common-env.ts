@@ -61,7 +61,7 @@ export class CommonEnv {
   /**
    * How consumed messages share database transactions: `delivery` (one per
    * message) or `batch` (one per run of up to CONSUMER_BATCH_MESSAGES messages
-   * of a partition, a savepoint per message; docs/adr/XXXX-throughput-levers.md).
+   * of a partition, a savepoint per message; docs/adr/0016-throughput-levers.md).
    */
   @IsIn(['delivery', 'batch'], { message: 'CONSUMER_UNIT_OF_WORK must be delivery or batch' })
   CONSUMER_UNIT_OF_WORK: 'delivery' | 'batch' = 'delivery';
