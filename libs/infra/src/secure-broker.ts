@@ -1,5 +1,5 @@
-import { Topics } from '@lib/events/topics';
-import { ALL_TOPICS } from '@lib/events/topics';
+import { ALL_TOPICS, AppName, Apps, deadLetterTopic } from '@lib/events/topics';
+import { EVENT_SUBSCRIPTIONS, publishedBy } from '@lib/events/event-roles';
 import { ensureTopics, waitForKafka } from '@lib/kafka/admin';
 import type { KafkaConnectionOptions } from '@lib/kafka/kafka-config';
 import { spawnSync } from 'node:child_process';
@@ -37,36 +37,29 @@ export interface AppAcl {
   operation: 'read' | 'write';
 }
 
-const topicAcl = (principal: AppAcl['principal'], operation: AppAcl['operation'], name: string, pattern: Pattern = 'literal'): AppAcl => ({
-  principal,
-  resource: 'topic',
-  name,
-  pattern,
-  operation,
-});
-
 /**
- * What each app may do, exactly what the contract needs (docs/asyncapi.yaml):
- * order writes `order.*` (its events and order.dlq) and reads `payment.*`;
- * payment writes `payment.*` (its events and payment.dlq) and reads
- * `order.created`; notification reads the four events it consumes and writes
- * `notification.dlq`; each reads with its own consumer group only. READ and
- * WRITE imply DESCRIBE; nothing else is allowed (no create, delete, alter).
+ * What `app` may do, exactly what the contract needs (libs/events'
+ * EVENT_PUBLISHERS and EVENT_SUBSCRIPTIONS, the tables docs/asyncapi.yaml is
+ * generated from): write each topic it publishes and its own dead-letter
+ * topic, read each topic it consumes, with its own consumer group (named
+ * after the app). All literal names: order may write `payment.void-requested`
+ * (it asks payment to void) but no other `payment.*`, and no app may write a
+ * topic that does not exist yet. READ and WRITE imply DESCRIBE (and WRITE the
+ * idempotent producer's id); nothing else is allowed (no create, delete,
+ * alter, no other group).
  */
-export const APP_ACLS: readonly AppAcl[] = [
-  topicAcl('order', 'write', 'order.', 'prefixed'),
-  topicAcl('order', 'read', 'payment.', 'prefixed'),
-  { principal: 'order', resource: 'group', name: 'order', pattern: 'literal', operation: 'read' },
-  topicAcl('payment', 'write', 'payment.', 'prefixed'),
-  topicAcl('payment', 'read', Topics.OrderCreated),
-  { principal: 'payment', resource: 'group', name: 'payment', pattern: 'literal', operation: 'read' },
-  topicAcl('notification', 'read', Topics.OrderCreated),
-  topicAcl('notification', 'read', Topics.OrderConfirmed),
-  topicAcl('notification', 'read', Topics.OrderCancelled),
-  topicAcl('notification', 'read', Topics.PaymentFailed),
-  topicAcl('notification', 'write', 'notification.dlq'),
-  { principal: 'notification', resource: 'group', name: 'notification', pattern: 'literal', operation: 'read' },
-];
+export function appAcls(app: AppName): AppAcl[] {
+  const acl = (resource: AppAcl['resource'], operation: AppAcl['operation'], name: string): AppAcl => ({ principal: app, resource, name, pattern: 'literal', operation });
+  return [
+    ...publishedBy(app).map((topic) => acl('topic', 'write', topic)),
+    acl('topic', 'write', deadLetterTopic(app)),
+    ...EVENT_SUBSCRIPTIONS[app].map((topic) => acl('topic', 'read', topic)),
+    acl('group', 'read', app),
+  ];
+}
+
+/** The ACLs of every app (see {@link appAcls}). */
+export const APP_ACLS: readonly AppAcl[] = Apps.flatMap(appAcls);
 
 /** The generated material of one secured broker, in `.local/kafka/secure/<name>/` (git-ignored). */
 export interface SecureMaterial {
