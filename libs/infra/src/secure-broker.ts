@@ -23,6 +23,9 @@ import { InfraError, Logger, consoleLogger, withFileLock } from './util';
  * controller serves, so it cannot use them itself).
  */
 
+/** Client port of the secured broker of `infra:up -- --secure` and of the compose profile `secure` (KAFKA_SECURE_PORT); its controller listens on the next port. */
+export const DEFAULT_SECURE_PORT = 9192;
+
 /** The principals of the secured broker. */
 export const SECURE_PRINCIPALS = ['admin', 'order', 'payment', 'notification'] as const;
 export type SecurePrincipal = (typeof SECURE_PRINCIPALS)[number];

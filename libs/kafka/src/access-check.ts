@@ -10,25 +10,37 @@ export interface AllowAcl {
   operation: 'read' | 'write';
 }
 
-/** Creates ALLOW ACLs (idempotent: the broker keeps one of each); `conn` must be a principal allowed to alter the cluster. */
-export async function createAllowAcls(conn: KafkaConnectionOptions, acls: readonly AllowAcl[]): Promise<void> {
+/** The kafkajs form of an ALLOW rule (an ACL binding, and the filter matching exactly it). */
+function aclBinding(a: AllowAcl) {
+  return {
+    resourceType: a.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
+    resourceName: a.name,
+    resourcePatternType: a.pattern === 'prefixed' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+    principal: a.principal,
+    host: '*',
+    operation: a.operation === 'read' ? AclOperationTypes.READ : AclOperationTypes.WRITE,
+    permissionType: AclPermissionTypes.ALLOW,
+  };
+}
+
+async function withAclAdmin(conn: KafkaConnectionOptions, fn: (admin: ReturnType<Kafka['admin']>) => Promise<unknown>): Promise<void> {
   const admin = new Kafka({ ...toKafkaJsConfig(conn), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.createAcls({
-      acl: acls.map((a) => ({
-        resourceType: a.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
-        resourceName: a.name,
-        resourcePatternType: a.pattern === 'prefixed' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
-        principal: a.principal,
-        host: '*',
-        operation: a.operation === 'read' ? AclOperationTypes.READ : AclOperationTypes.WRITE,
-        permissionType: AclPermissionTypes.ALLOW,
-      })),
-    });
+    await fn(admin);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Creates ALLOW ACLs (idempotent: the broker keeps one of each); `conn` must be a principal allowed to alter the cluster. */
+export async function createAllowAcls(conn: KafkaConnectionOptions, acls: readonly AllowAcl[]): Promise<void> {
+  await withAclAdmin(conn, (admin) => admin.createAcls({ acl: acls.map(aclBinding) }));
+}
+
+/** Deletes exactly these ALLOW ACLs (an operator revoking a permission); `conn` must be a principal allowed to alter the cluster. */
+export async function deleteAllowAcls(conn: KafkaConnectionOptions, acls: readonly AllowAcl[]): Promise<void> {
+  await withAclAdmin(conn, (admin) => admin.deleteAcls({ filters: acls.map(aclBinding) }));
 }
 
 const kindOf = (error: unknown) => (error as { type?: string }).type ?? (error as Error).name;
