@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createAllowAcls } from '@lib/kafka/access-check';
+import { setAllowAcls } from '@lib/kafka/access-check';
 import { brokerPid, formattedClusterId, launchNode, randomClusterId, singleNode, stopBroker, waitForPort } from './broker';
 import { KAFKA_DIR, brokerPaths } from './paths';
 import { kafkaVersion } from './versions';
@@ -52,7 +52,13 @@ export interface AppAcl {
  * alter, no other group).
  */
 export function appAcls(app: AppName): AppAcl[] {
-  const acl = (resource: AppAcl['resource'], operation: AppAcl['operation'], name: string): AppAcl => ({ principal: app, resource, name, pattern: 'literal', operation });
+  const acl = (resource: AppAcl['resource'], operation: AppAcl['operation'], name: string): AppAcl => ({
+    principal: app,
+    resource,
+    name,
+    pattern: 'literal',
+    operation,
+  });
   return [
     ...publishedBy(app).map((topic) => acl('topic', 'write', topic)),
     acl('topic', 'write', deadLetterTopic(app)),
@@ -252,10 +258,15 @@ export function clientPropertiesFile(m: SecureMaterial, principal: SecurePrincip
   return file;
 }
 
-/** Creates the ACLs of {@link APP_ACLS} (idempotent: the broker keeps one of each). */
+/**
+ * Makes the app principals' ACLs exactly {@link APP_ACLS}: creates the missing
+ * ones (idempotent) and deletes any other ACL of an app principal, such as the
+ * broader prefixed grants of an earlier version of this table.
+ */
 export async function applyAppAcls(admin: KafkaConnectionOptions): Promise<void> {
-  await createAllowAcls(
+  await setAllowAcls(
     admin,
+    Apps.map((app) => `User:${app}`),
     APP_ACLS.map((a) => ({ ...a, principal: `User:${a.principal}` })),
   );
 }

@@ -33,9 +33,41 @@ async function withAclAdmin(conn: KafkaConnectionOptions, fn: (admin: ReturnType
   }
 }
 
-/** Creates ALLOW ACLs (idempotent: the broker keeps one of each); `conn` must be a principal allowed to alter the cluster. */
-export async function createAllowAcls(conn: KafkaConnectionOptions, acls: readonly AllowAcl[]): Promise<void> {
-  await withAclAdmin(conn, (admin) => admin.createAcls({ acl: acls.map(aclBinding) }));
+/**
+ * Makes the ACLs of `principals` (`User:<name>`) exactly `acls`: creates the
+ * missing ones and deletes every other ACL of theirs (e.g. one an earlier,
+ * broader table granted). `conn` must be a principal allowed to alter the cluster.
+ */
+export async function setAllowAcls(conn: KafkaConnectionOptions, principals: readonly string[], acls: readonly AllowAcl[]): Promise<void> {
+  await withAclAdmin(conn, async (admin) => {
+    await admin.createAcls({ acl: acls.map(aclBinding) });
+    const wanted = new Set(acls.map((a) => JSON.stringify(aclBinding(a))));
+    const stale = [];
+    for (const principal of principals) {
+      const { resources } = await admin.describeAcls({
+        resourceType: AclResourceTypes.ANY,
+        resourcePatternType: ResourcePatternTypes.ANY,
+        principal,
+        operation: AclOperationTypes.ANY,
+        permissionType: AclPermissionTypes.ANY,
+      });
+      for (const { resourceType, resourceName, resourcePatternType, acls: found } of resources) {
+        for (const acl of found) {
+          const binding = {
+            resourceType,
+            resourceName,
+            resourcePatternType,
+            principal: acl.principal,
+            host: acl.host,
+            operation: acl.operation,
+            permissionType: acl.permissionType,
+          };
+          if (!wanted.has(JSON.stringify(binding))) stale.push(binding);
+        }
+      }
+    }
+    if (stale.length > 0) await admin.deleteAcls({ filters: stale });
+  });
 }
 
 /** Deletes exactly these ALLOW ACLs (an operator revoking a permission); `conn` must be a principal allowed to alter the cluster. */
