@@ -80,13 +80,14 @@ const WRAPPERS = new Set(['KafkaJSNonRetriableError', 'KafkaJSNumberOfRetriesExc
 
 /** The kafkajs protocol error type (`TOPIC_AUTHORIZATION_FAILED`) or error name (`KafkaJSSASLAuthenticationError`) under kafkajs's wrappers. */
 function kindOf(error: unknown): string {
-  let current = error as { type?: string; name?: string; cause?: unknown } | undefined;
+  type Raised = { type?: string; name?: string; cause?: Raised };
+  let current: Raised | undefined = error as Raised | undefined;
   for (let depth = 0; current && depth < 8; depth++) {
     if (current.type) return current.type;
-    if (!current.name || !WRAPPERS.has(current.name) || !current.cause) return current.name ?? String(current);
-    current = current.cause as typeof current;
+    if (!current.name || !WRAPPERS.has(current.name) || !current.cause) return current.name ?? 'unknown error';
+    current = current.cause;
   }
-  return String(error);
+  return 'unknown error';
 }
 
 /**
