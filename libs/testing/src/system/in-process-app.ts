@@ -33,7 +33,7 @@ export interface InProcessAppOptions extends AppModule {
  * An app booted in this process exactly as `nest start` boots it
  * (`bootstrapService`), so a test can reach into it (`nest.get(...)`: spy on
  * a gateway, stop the relay). Its configuration comes from `process.env`,
- * which it shares with everything else in the process: one instance per app.
+ * which it shares with everything else in the process: one running instance per app.
  */
 export class InProcessApp implements AppInstance {
   readonly app: AppName;
