@@ -2,7 +2,7 @@
  * npm run infra:up | infra:down | infra:status | infra:fetch
  * (ts-node scripts/infra.ts <command>). Exits non-zero with one clear line on failure.
  */
-import { ensureDatabases, fetchKafka, infraDown, infraStatus, infraUp, kafkaVersion, localBootstrap, parseClusterSize, parseCommandLine, preflight, startSecureBroker, stopBroker } from '@lib/infra';
+import { DEFAULT_SECURE_PORT, ensureDatabases, fetchKafka, infraDown, infraStatus, infraUp, kafkaVersion, localBootstrap, parseClusterSize, parseCommandLine, preflight, startSecureBroker, stopBroker } from '@lib/infra';
 import * as path from 'node:path';
 
 const USAGE = `usage:
@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const started = Date.now();
       if (values.secure || /^(1|true|yes)$/i.test(process.env.KAFKA_SECURE ?? '')) {
-        const port = Number(process.env.KAFKA_SECURE_PORT || 9192);
+        const port = Number(process.env.KAFKA_SECURE_PORT || DEFAULT_SECURE_PORT);
         const broker = await startSecureBroker({ name: 'secure', port });
         await ensureDatabases();
         const dir = path.relative(process.cwd(), broker.material.dir);

@@ -1,9 +1,8 @@
 import 'reflect-metadata';
-import { AppName, Apps } from '@lib/events';
+import { AppName, Apps, EVENT_SUBSCRIPTIONS } from '@lib/events';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SUBSCRIPTIONS } from '../scripts/asyncapi/asyncapi-document';
 
 const ROOT = join(__dirname, '..');
 
@@ -30,13 +29,15 @@ async function subscribedTopics(app: AppName): Promise<string[]> {
 }
 
 /*
- * scripts/ may not import the apps (.dependency-cruiser.js), so the AsyncAPI
- * generator declares who consumes what; this cross-app check keeps that
- * declaration equal to what the apps really subscribe to.
+ * Neither scripts/ nor libs/ may import the apps (.dependency-cruiser.js), so
+ * the contract declares who consumes what (libs/events' EVENT_SUBSCRIPTIONS,
+ * from which docs/asyncapi.yaml and the secured broker's ACLs are derived);
+ * this cross-app check keeps that declaration equal to what the apps really
+ * subscribe to.
  */
-describe('the consumers named in docs/asyncapi.yaml', () => {
+describe('the consumers named by the contract (docs/asyncapi.yaml, the secured broker ACLs)', () => {
   it.each(Apps)("are exactly the topics the %s app's @EventPattern handlers subscribe to", async (app) => {
-    const declared = [...SUBSCRIPTIONS[app]].sort();
+    const declared = [...EVENT_SUBSCRIPTIONS[app]].sort();
     expect(declared.length).toBeGreaterThan(0);
     expect(await subscribedTopics(app)).toEqual(declared);
   });

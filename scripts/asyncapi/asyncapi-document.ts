@@ -1,34 +1,7 @@
-import { AppName, EventHeaders, eventJsonSchemas, EventType, EVENT_TYPES, DEAD_LETTER_TOPICS, JsonSchema, registeredEvents } from '@lib/events';
+import { EventHeaders, eventJsonSchemas, EVENT_PUBLISHERS, EVENT_SUBSCRIPTIONS, EVENT_TYPES, DEAD_LETTER_TOPICS, JsonSchema, registeredEvents } from '@lib/events';
 import { DeadLetterHeaders } from '@lib/messaging/dead-letter';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-/**
- * Which app publishes which event. Publishing is an `events.publish(...)` call
- * deep in a use case, so this one table states it.
- */
-const PUBLISHERS: Record<EventType, AppName> = {
-  'order.created': 'order',
-  'order.confirmed': 'order',
-  'order.cancelled': 'order',
-  'payment.completed': 'payment',
-  'payment.failed': 'payment',
-  'payment.void-requested': 'order',
-  'payment.voided': 'payment',
-};
-
-/**
- * Which events each app consumes (its consumer group subscribes to their
- * topics). Declared, not read from the apps, because scripts never import
- * app code (.dependency-cruiser.js, `scripts-not-to-apps`);
- * test/event-subscriptions.spec.ts holds this table against the apps'
- * `@EventPattern` handlers, so it cannot drift from what they subscribe to.
- */
-export const SUBSCRIPTIONS: Record<AppName, readonly EventType[]> = {
-  order: ['payment.completed', 'payment.failed'],
-  payment: ['order.created', 'payment.void-requested'],
-  notification: ['order.cancelled', 'order.confirmed', 'order.created', 'payment.failed', 'payment.voided'],
-};
 
 const camel = (topic: string) => topic.replace(/[.-](\w)/g, (_, c: string) => c.toUpperCase());
 const fixture = (type: string, version: number) =>
@@ -93,14 +66,14 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
     };
     const channelRef = { $ref: `#/channels/${channelId}` };
     const messageRefs = versions.map((e) => ({ $ref: `#/channels/${channelId}/messages/${camel(type)}V${e.version}` }));
-    const publisher = PUBLISHERS[type];
+    const publisher = EVENT_PUBLISHERS[type];
     operations[`${publisher}Sends${channelId[0].toUpperCase()}${channelId.slice(1)}`] = {
       action: 'send',
       channel: channelRef,
       messages: messageRefs,
       summary: `${publisher} publishes ${type} through its transactional outbox.`,
     };
-    for (const [app, topics] of Object.entries(SUBSCRIPTIONS)) {
+    for (const [app, topics] of Object.entries(EVENT_SUBSCRIPTIONS)) {
       if (!topics.includes(type)) continue;
       operations[`${app}Receives${channelId[0].toUpperCase()}${channelId.slice(1)}`] = {
         action: 'receive',

@@ -6,6 +6,7 @@
  */
 export * from './event-types';
 export * from './topics';
+export * from './event-roles';
 export * from './envelope';
 export * from './registry';
 export * from './errors';

@@ -1,12 +1,12 @@
-import { Topics } from '@lib/events/topics';
-import { ALL_TOPICS } from '@lib/events/topics';
+import { ALL_TOPICS, AppName, Apps, deadLetterTopic } from '@lib/events/topics';
+import { EVENT_SUBSCRIPTIONS, publishedBy } from '@lib/events/event-roles';
 import { ensureTopics, waitForKafka } from '@lib/kafka/admin';
 import type { KafkaConnectionOptions } from '@lib/kafka/kafka-config';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createAllowAcls } from '@lib/kafka/access-check';
+import { setAllowAcls } from '@lib/kafka/access-check';
 import { brokerPid, formattedClusterId, launchNode, randomClusterId, singleNode, stopBroker, waitForPort } from './broker';
 import { KAFKA_DIR, brokerPaths } from './paths';
 import { kafkaVersion } from './versions';
@@ -23,6 +23,9 @@ import { InfraError, Logger, consoleLogger, withFileLock } from './util';
  * controller serves, so it cannot use them itself).
  */
 
+/** Client port of the secured broker of `infra:up -- --secure` and of the compose profile `secure` (KAFKA_SECURE_PORT); its controller listens on the next port. */
+export const DEFAULT_SECURE_PORT = 9192;
+
 /** The principals of the secured broker. */
 export const SECURE_PRINCIPALS = ['admin', 'order', 'payment', 'notification'] as const;
 export type SecurePrincipal = (typeof SECURE_PRINCIPALS)[number];
@@ -37,36 +40,35 @@ export interface AppAcl {
   operation: 'read' | 'write';
 }
 
-const topicAcl = (principal: AppAcl['principal'], operation: AppAcl['operation'], name: string, pattern: Pattern = 'literal'): AppAcl => ({
-  principal,
-  resource: 'topic',
-  name,
-  pattern,
-  operation,
-});
-
 /**
- * What each app may do, exactly what the contract needs (docs/asyncapi.yaml):
- * order writes `order.*` (its events and order.dlq) and reads `payment.*`;
- * payment writes `payment.*` (its events and payment.dlq) and reads
- * `order.created`; notification reads the four events it consumes and writes
- * `notification.dlq`; each reads with its own consumer group only. READ and
- * WRITE imply DESCRIBE; nothing else is allowed (no create, delete, alter).
+ * What `app` may do, exactly what the contract needs (libs/events'
+ * EVENT_PUBLISHERS and EVENT_SUBSCRIPTIONS, the tables docs/asyncapi.yaml is
+ * generated from): write each topic it publishes and its own dead-letter
+ * topic, read each topic it consumes, with its own consumer group (named
+ * after the app). All literal names: order may write `payment.void-requested`
+ * (it asks payment to void) but no other `payment.*`, and no app may write a
+ * topic that does not exist yet. READ and WRITE imply DESCRIBE (and WRITE the
+ * idempotent producer's id); nothing else is allowed (no create, delete,
+ * alter, no other group).
  */
-export const APP_ACLS: readonly AppAcl[] = [
-  topicAcl('order', 'write', 'order.', 'prefixed'),
-  topicAcl('order', 'read', 'payment.', 'prefixed'),
-  { principal: 'order', resource: 'group', name: 'order', pattern: 'literal', operation: 'read' },
-  topicAcl('payment', 'write', 'payment.', 'prefixed'),
-  topicAcl('payment', 'read', Topics.OrderCreated),
-  { principal: 'payment', resource: 'group', name: 'payment', pattern: 'literal', operation: 'read' },
-  topicAcl('notification', 'read', Topics.OrderCreated),
-  topicAcl('notification', 'read', Topics.OrderConfirmed),
-  topicAcl('notification', 'read', Topics.OrderCancelled),
-  topicAcl('notification', 'read', Topics.PaymentFailed),
-  topicAcl('notification', 'write', 'notification.dlq'),
-  { principal: 'notification', resource: 'group', name: 'notification', pattern: 'literal', operation: 'read' },
-];
+export function appAcls(app: AppName): AppAcl[] {
+  const acl = (resource: AppAcl['resource'], operation: AppAcl['operation'], name: string): AppAcl => ({
+    principal: app,
+    resource,
+    name,
+    pattern: 'literal',
+    operation,
+  });
+  return [
+    ...publishedBy(app).map((topic) => acl('topic', 'write', topic)),
+    acl('topic', 'write', deadLetterTopic(app)),
+    ...EVENT_SUBSCRIPTIONS[app].map((topic) => acl('topic', 'read', topic)),
+    acl('group', 'read', app),
+  ];
+}
+
+/** The ACLs of every app (see {@link appAcls}). */
+export const APP_ACLS: readonly AppAcl[] = Apps.flatMap(appAcls);
 
 /** The generated material of one secured broker, in `.local/kafka/secure/<name>/` (git-ignored). */
 export interface SecureMaterial {
@@ -256,10 +258,15 @@ export function clientPropertiesFile(m: SecureMaterial, principal: SecurePrincip
   return file;
 }
 
-/** Creates the ACLs of {@link APP_ACLS} (idempotent: the broker keeps one of each). */
+/**
+ * Makes the app principals' ACLs exactly {@link APP_ACLS}: creates the missing
+ * ones (idempotent) and deletes any other ACL of an app principal, such as the
+ * broader prefixed grants of an earlier version of this table.
+ */
 export async function applyAppAcls(admin: KafkaConnectionOptions): Promise<void> {
-  await createAllowAcls(
+  await setAllowAcls(
     admin,
+    Apps.map((app) => `User:${app}`),
     APP_ACLS.map((a) => ({ ...a, principal: `User:${a.principal}` })),
   );
 }

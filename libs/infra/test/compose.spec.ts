@@ -7,6 +7,7 @@ import { sharedBrokerSettings, toKafkaEnvVar } from '../src/broker-settings';
 import { CLUSTER_NODE_JVM_OPTS, clusterLayout } from '../src/cluster';
 import { DEFAULT_DATABASE_URLS, DEFAULT_TOPIC_PARTITIONS, localBootstrap } from '../src/config';
 import { COMPOSE_FILE, REPO_ROOT } from '../src/paths';
+import { APP_ACLS, DEFAULT_SECURE_PORT, SECURE_PRINCIPALS, SecureMaterial, secureBrokerProperties } from '../src/secure-broker';
 import { DEFAULT_KAFKA_VERSION } from '../src/versions';
 
 type Obj = { [key: string]: unknown };
@@ -128,5 +129,61 @@ describe('the "cluster" profile of docker-compose.kafka.yml matches `infra:up --
     expect(clusterInitEnv).toMatchObject({ PARTITIONS: String(DEFAULT_TOPIC_PARTITIONS), REPLICATION_FACTOR: '3', MIN_INSYNC_REPLICAS: '2' });
     expect(clusterInit.command).toEqual(init.command);
     expect(Object.keys(clusterInit.depends_on as Obj)).toEqual(['kafka-1', 'kafka-2', 'kafka-3']);
+  });
+});
+
+describe('the "secure" profile of docker-compose.kafka.yml matches `infra:up -- --secure`', () => {
+  const setup = services['kafka-secure-setup']!;
+  const broker = services['kafka-secure']!;
+  const brokerEnv = broker.environment as Obj;
+  const secureInit = services['kafka-secure-init']!;
+  const secureInitEnv = secureInit.environment as Obj;
+  const startScript = fs.readFileSync(path.join(REPO_ROOT, 'docker', 'kafka-secure', 'start.sh'), 'utf8');
+  const material: SecureMaterial = {
+    dir: '/secure',
+    caFile: '/secure/ca.pem',
+    keystore: '/secure/broker.p12',
+    truststore: '/secure/truststore.p12',
+    storePassword: 'store',
+    passwords: { admin: 'a', order: 'o', payment: 'p', notification: 'n' },
+  };
+
+  it('runs only under the profile, so that a plain `up` starts what it started before: kafka, kafka-init and postgres', () => {
+    for (const service of [setup, broker, secureInit]) {
+      expect(service.profiles).toEqual(['secure']);
+      expect(service.image).toBe(KAFKA_IMAGE);
+    }
+    expect(Object.keys(services).filter((name) => services[name]!.profiles === undefined)).toEqual(['kafka', 'kafka-init', 'postgres']);
+  });
+
+  it('offers the secured broker to the host on the port of the local secured broker', () => {
+    expect(broker.ports).toEqual([`127.0.0.1:${DEFAULT_SECURE_PORT}:${DEFAULT_SECURE_PORT}`]);
+    expect(brokerEnv.SECURE_PORT).toBe(String(DEFAULT_SECURE_PORT));
+  });
+
+  it('gives the broker the settings every local broker shares (KAFKA_CFG_*), the inter-broker listener being the SASL_SSL one', () => {
+    const shared = Object.entries(sharedBrokerSettings(DEFAULT_TOPIC_PARTITIONS)).filter(([property]) => property !== 'inter.broker.listener.name');
+    const given = Object.fromEntries(
+      Object.entries(brokerEnv)
+        .filter(([name]) => name.startsWith('KAFKA_CFG_'))
+        .map(([name, value]) => [name.slice('KAFKA_CFG_'.length).toLowerCase().replace(/_/g, '.'), value]),
+    );
+    expect(given).toEqual(Object.fromEntries(shared));
+  });
+
+  it('writes every security setting of the local secured broker into its server.properties (docker/kafka-secure/start.sh)', () => {
+    const local = secureBrokerProperties(DEFAULT_SECURE_PORT, 9093, material);
+    for (const property of Object.keys(local))
+      expect({ property, inStartScript: startScript.includes(`\n${property}=`) }).toEqual({ property, inStartScript: true });
+    // The settings that name no file, password or port are the same text.
+    const fixed = Object.entries(local).filter(([property, value]) => !/location|password|jaas|listeners$/.test(property) && !value.includes('/secure'));
+    for (const [property, value] of fixed) expect(startScript).toContain(`\n${property}=${value}\n`);
+    for (const principal of SECURE_PRINCIPALS) expect(startScript).toMatch(new RegExp(`for p in [a-z ]*\\b${principal}\\b`));
+  });
+
+  it('creates every contract topic and exactly the per-app ACLs of the local secured broker in kafka-secure-init', () => {
+    expect(String(secureInitEnv.TOPICS).split(/\s+/)).toEqual([...ALL_TOPICS]);
+    expect(String(secureInitEnv.ACLS).split(/\s+/)).toEqual(APP_ACLS.map((a) => `${a.principal}:${a.operation}:${a.resource}:${a.name}`));
+    expect(APP_ACLS.every((a) => a.pattern === 'literal')).toBe(true);
   });
 });

@@ -19,6 +19,14 @@ export interface KafkaConnectionOptions {
   connectionTimeout?: number;
 }
 
+/** A connection without its client id: where a helper that names its own clients connects (bootstrap, and TLS/SASL on a secured broker). */
+export type KafkaClientSettings = Omit<KafkaConnectionOptions, 'clientId'>;
+
+/** Bootstrap addresses alone (a plain broker) or whole client settings, as a helper's caller gives them. */
+export function clientSettings(brokersOrSettings: string[] | KafkaClientSettings): KafkaClientSettings {
+  return Array.isArray(brokersOrSettings) ? { brokers: brokersOrSettings } : brokersOrSettings;
+}
+
 /** PEM files of a TLS connection to Kafka. */
 export interface KafkaTlsFiles {
   caFile?: string;

@@ -1,6 +1,6 @@
 import { encodeEvent, EventEnvelope, eventHeaders, eventKey, topicFor } from '@lib/events';
 import { kafkaBrokers } from '@lib/infra';
-import { DurableProducer, OutgoingMessage, SendResult } from '@lib/kafka';
+import { clientSettings, DurableProducer, KafkaClientSettings, OutgoingMessage, SendResult } from '@lib/kafka';
 import { uniqueName } from './eventually';
 
 /**
@@ -12,11 +12,12 @@ import { uniqueName } from './eventually';
 export class EventProducer {
   private readonly producer: DurableProducer;
 
+  /** `kafka`: bootstrap addresses, or client settings with TLS/SASL for a secured broker. */
   constructor(
-    brokers: string[] = kafkaBrokers(),
+    kafka: string[] | KafkaClientSettings = kafkaBrokers(),
     private readonly options: { headers?: boolean } = {},
   ) {
-    this.producer = new DurableProducer({ brokers, clientId: uniqueName('test-producer') });
+    this.producer = new DurableProducer({ ...clientSettings(kafka), clientId: uniqueName('test-producer') });
   }
 
   /** Publishes the events in one batch, each to the topic of its type; resolves once the broker has them all. */

@@ -10,8 +10,12 @@ import {
   startCluster,
   stopBroker,
   stopCluster,
+  SecureBroker,
+  startSecureBroker,
   waitForKafka,
 } from '@lib/infra';
+import type { AppName } from '@lib/events';
+import type { KafkaClientSettings } from '@lib/kafka';
 import { eventually } from './eventually';
 
 /**
@@ -30,6 +34,15 @@ export interface KafkaUnderTest {
   readonly nodes: readonly BrokerNode[];
   /** The cluster handle when the source is {@link privateCluster}: nodes by id, active controller, partition leaders. */
   readonly cluster?: KafkaCluster;
+  /**
+   * The secured broker when the source is {@link privateSecureBroker}: each
+   * principal's connection and app variables, its CA and Java client configs.
+   */
+  readonly secure?: SecureBroker;
+  /** How the test's own clients (recorders, producers) connect; default: `brokers`, no TLS, no SASL. */
+  readonly client?: KafkaClientSettings;
+  /** Kafka variables of `app` on top of `KAFKA_BROKERS` (a secured broker: TLS and the app's own SASL principal). */
+  appEnv?(app: AppName): Record<string, string>;
   /** Stops what the test started; brokers it was given are left alone. */
   stop(): Promise<void>;
 }
@@ -135,6 +148,29 @@ export function privateCluster(options: {
       } catch (error) {
         // Whatever nodes came up before the failure.
         await stopCluster(name, { log: () => undefined, graceMs: 0 }).catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * A private secured broker (libs/infra's `startSecureBroker`, the code of
+ * `npm run infra:up -- --secure`) on `port` (controller `port + 1`), named
+ * after the system, on fresh data and fresh material: a SASL_SSL listener
+ * with a throw-away CA, SCRAM-SHA-512 users created at format time and the
+ * per-app ACLs. Each app runs as its own principal (`appEnv`); the test's own
+ * recorders and producers as the admin principal (`client`).
+ */
+export function privateSecureBroker(options: { port: number; partitions?: number }): KafkaSource {
+  return {
+    start: async (name) => {
+      try {
+        const secure = await startSecureBroker({ name, port: options.port, partitions: options.partitions ?? 3, fresh: true, log: () => undefined });
+        const { clientId: _admin, ...client } = secure.connection('admin');
+        return { brokers: secure.brokers, nodes: [], secure, client, appEnv: (app) => secure.appEnv(app), stop: () => secure.stop() };
+      } catch (error) {
+        await stopBroker(name, { log: () => undefined, graceMs: 0 }).catch(() => undefined);
         throw error;
       }
     },

@@ -1,5 +1,5 @@
 import { kafkaBrokers } from '@lib/infra';
-import { ConsumedMessage, ConsumerRunner } from '@lib/kafka';
+import { clientSettings, ConsumedMessage, ConsumerRunner, KafkaClientSettings } from '@lib/kafka';
 import { eventually, uniqueName } from './eventually';
 
 /**
@@ -10,16 +10,20 @@ export class TopicRecorder {
   readonly messages: ConsumedMessage[] = [];
   private readonly runner: ConsumerRunner;
 
-  private constructor(topics: string[], brokers: string[]) {
+  private constructor(topics: string[], kafka: string[] | KafkaClientSettings) {
     this.runner = new ConsumerRunner(
-      { brokers, clientId: uniqueName('recorder') },
+      { ...clientSettings(kafka), clientId: uniqueName('recorder') },
       { groupId: uniqueName('recorder'), topics, partitionsConsumedConcurrently: 6, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, fromBeginning: true },
     );
   }
 
-  /** Starts recording and resolves once the group has joined, so nothing published afterwards is missed. */
-  static async start(topics: string[], brokers: string[] = kafkaBrokers()): Promise<TopicRecorder> {
-    const recorder = new TopicRecorder(topics, brokers);
+  /**
+   * Starts recording and resolves once the group has joined, so nothing
+   * published afterwards is missed. `kafka`: bootstrap addresses, or client
+   * settings with TLS/SASL for a secured broker.
+   */
+  static async start(topics: string[], kafka: string[] | KafkaClientSettings = kafkaBrokers()): Promise<TopicRecorder> {
+    const recorder = new TopicRecorder(topics, kafka);
     await recorder.runner.start(async (message) => {
       recorder.messages.push(message);
       return 'done';

@@ -1,4 +1,4 @@
-import { isBrokerUnavailable } from '@lib/kafka';
+import { clientRefusedReason, isBrokerUnavailable } from '@lib/kafka';
 
 /**
  * Thrown by a handler (or a port it calls) when something it depends on is
@@ -53,6 +53,8 @@ export const FAILURE_CLASSES: readonly FailureClass[] = [
   { name: 'database_unavailable', decision: 'wait', matches: isDatabaseUnavailable },
   { name: 'database_contention', decision: 'requeue', matches: (error) => causes(error).some(isDatabaseContention) },
   { name: 'broker_unavailable', decision: 'wait', matches: isBrokerUnavailable },
+  // A wrong password or a missing ACL refuses this app, not the message: an outage until someone fixes the settings.
+  { name: 'kafka_refused', decision: 'wait', matches: (error) => clientRefusedReason(error) !== null },
   // A bug or a business rule (e.g. a payment for an order this service does not have).
   { name: 'handler_error', decision: 'retry', matches: () => true },
 ];

@@ -6,10 +6,30 @@ const kafkaUnreachable = Object.assign(new Error('Connection error: connect ECON
 describe('failure classes', () => {
   it.each<[string, unknown, string, FailureClass['decision']]>([
     ['an unavailable dependency (open circuit breaker)', new DependencyUnavailableError('payment gateway'), 'dependency_unavailable', 'wait'],
-    ['one wrapped as a cause', new Error('authorisation failed', { cause: new DependencyUnavailableError('payment gateway') }), 'dependency_unavailable', 'wait'],
-    ['PostgreSQL refusing connections', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'database_unavailable', 'wait'],
-    ['a TypeORM error wrapping a terminated connection', { message: 'Query failed', driverError: new Error('Connection terminated unexpectedly') }, 'database_unavailable', 'wait'],
-    ['an admin shutdown of PostgreSQL (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), 'database_unavailable', 'wait'],
+    [
+      'one wrapped as a cause',
+      new Error('authorisation failed', { cause: new DependencyUnavailableError('payment gateway') }),
+      'dependency_unavailable',
+      'wait',
+    ],
+    [
+      'PostgreSQL refusing connections',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      'database_unavailable',
+      'wait',
+    ],
+    [
+      'a TypeORM error wrapping a terminated connection',
+      { message: 'Query failed', driverError: new Error('Connection terminated unexpectedly') },
+      'database_unavailable',
+      'wait',
+    ],
+    [
+      'an admin shutdown of PostgreSQL (57P01)',
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      'database_unavailable',
+      'wait',
+    ],
     ['a connection exception (SQLSTATE class 08)', Object.assign(new Error('connection failure'), { code: '08006' }), 'database_unavailable', 'wait'],
     ...(
       [
@@ -32,8 +52,25 @@ describe('failure classes', () => {
         ['40001', 'a serialization failure'],
         ['40P01', 'a deadlock'],
       ] as const
-    ).map(([code, what]): [string, unknown, string, FailureClass['decision']] => [`${what} (${code})`, Object.assign(new Error(what), { code }), 'database_contention', 'requeue']),
+    ).map(([code, what]): [string, unknown, string, FailureClass['decision']] => [
+      `${what} (${code})`,
+      Object.assign(new Error(what), { code }),
+      'database_contention',
+      'requeue',
+    ]),
     ['an unreachable broker', kafkaUnreachable, 'broker_unavailable', 'wait'],
+    [
+      'a wrong Kafka password',
+      Object.assign(new Error('SASL SCRAM SHA512 authentication failed'), { name: 'KafkaJSSASLAuthenticationError' }),
+      'kafka_refused',
+      'wait',
+    ],
+    [
+      'a missing ACL, wrapped',
+      new Error('send failed', { cause: Object.assign(new Error('Not authorized to access topics'), { type: 'TOPIC_AUTHORIZATION_FAILED' }) }),
+      'kafka_refused',
+      'wait',
+    ],
     ['a bug', new TypeError("Cannot read properties of undefined (reading 'id')"), 'handler_error', 'retry'],
     ['a business rule', Object.assign(new Error('order 42 does not exist'), { code: 'ORDER_NOT_FOUND' }), 'handler_error', 'retry'],
     ['a constraint violation', Object.assign(new Error('duplicate key value'), { code: '23505' }), 'handler_error', 'retry'],

@@ -1,4 +1,4 @@
-import { KafkaProbe } from '@lib/kafka';
+import { clientRefusedReason, KafkaProbe } from '@lib/kafka';
 import { KafkaEventsTransport } from '@lib/messaging';
 import { OutboxRelay } from '@lib/outbox';
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
@@ -92,7 +92,9 @@ export class HealthController {
     try {
       return check.up(await this.kafka.check(CHECK_TIMEOUT_MS));
     } catch (error) {
-      return check.down({ message: (error as Error).message });
+      // A wrong password or a missing ACL is named as such: an outage to fix in the settings, not a broker that is down.
+      const refused = clientRefusedReason(error);
+      return check.down({ message: refused ? `Kafka refuses this app: ${refused}` : (error as Error).message });
     }
   }
 

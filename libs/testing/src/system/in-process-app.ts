@@ -20,13 +20,20 @@ export interface InProcessAppOptions extends AppModule {
   /** Set in `process.env` before each boot, which is where the app reads its configuration. */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /**
+   * What `start()` waits for, as for an app process: `/health` (default;
+   * everything up — database, Kafka, consumer joined, outbox) or
+   * `/health/ready` (the HTTP API can serve: an app started while Kafka
+   * refuses it).
+   */
+  readyPath?: '/health' | '/health/ready';
 }
 
 /**
  * An app booted in this process exactly as `nest start` boots it
  * (`bootstrapService`), so a test can reach into it (`nest.get(...)`: spy on
  * a gateway, stop the relay). Its configuration comes from `process.env`,
- * which it shares with everything else in the process: one instance per app.
+ * which it shares with everything else in the process: one running instance per app.
  */
 export class InProcessApp implements AppInstance {
   readonly app: AppName;
@@ -54,6 +61,10 @@ export class InProcessApp implements AppInstance {
     return `http://localhost:${this.boundPort}`;
   }
 
+  private get readyPath(): string {
+    return this.options.readyPath ?? '/health';
+  }
+
   get running(): boolean {
     return this.current !== undefined;
   }
@@ -68,12 +79,12 @@ export class InProcessApp implements AppInstance {
     this.boundPort = ((this.current.getHttpServer() as Server).address() as AddressInfo).port;
     await eventually(
       async () => {
-        // Everything up (database, Kafka, consumer joined, outbox), not merely ready to serve HTTP.
-        const response = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(5000) });
+        // By default everything up (database, Kafka, consumer joined, outbox), not merely ready to serve HTTP.
+        const response = await fetch(`${this.url}${this.readyPath}`, { signal: AbortSignal.timeout(5000) });
         if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
         return true;
       },
-      { timeoutMs: this.options.readyTimeoutMs ?? 90_000, intervalMs: 250, what: `${this.name} up on ${this.url}/health` },
+      { timeoutMs: this.options.readyTimeoutMs ?? 90_000, intervalMs: 250, what: `${this.name} up on ${this.url}${this.readyPath}` },
     );
   }
 

@@ -9,7 +9,7 @@ import { createTestDatabase, TestDatabase, TEST_POSTGRES_URL } from '../test-dat
 import { AppProcess, REPO_ROOT } from '@lib/infra';
 import { AppInstance, databaseVariable, HttpClient, httpClient } from './app-instance';
 import { buildBundle } from './app-bundles';
-import { AppModule, InProcessApp } from './in-process-app';
+import { AppModule, InProcessApp, InProcessAppOptions } from './in-process-app';
 import { portAllocator } from './ports';
 
 interface CommonOptions {
@@ -18,7 +18,7 @@ interface CommonOptions {
    * its bundle copies and its log folder. Unique per suite.
    */
   name: string;
-  /** Where Kafka comes from: `privateBroker({ port })` or `givenBrokers()`. */
+  /** Where Kafka comes from: `privateBroker({ port })`, `privateSecureBroker({ port })` (each app its own principal) or `givenBrokers()`. */
   kafka: KafkaSource;
   /** Variables every instance of every app gets (on top of the system's own). */
   env?: Record<string, string>;
@@ -54,8 +54,12 @@ export interface ProcessSystemOptions extends CommonOptions {
 }
 
 export interface InProcessSystemOptions extends CommonOptions {
-  /** The apps, booted in this process (one instance each), with their variables. */
-  inProcess: Partial<Record<AppName, AppModule & { env?: Record<string, string> }>>;
+  /**
+   * The apps, booted in this process (one running instance each: they share
+   * `process.env`), with their variables and what their start waits for
+   * (`readyPath`, default `/health`).
+   */
+  inProcess: Partial<Record<AppName, AppModule & Pick<InProcessAppOptions, 'env' | 'readyPath'>>>;
 }
 
 /** The three apps (or some), their Kafka and their databases, started for one suite. */
@@ -70,7 +74,11 @@ export interface System<I extends AppInstance> {
   instance(app: AppName, index?: number): I;
   /** An HTTP client of the first running instance of `app`. */
   http(app: AppName): HttpClient;
-  /** Starts one more instance of `app` on a port of its own, with the app's variables plus `env`; resolves once it is ready. */
+  /**
+   * Starts one more instance of `app` on a port of its own, with the app's
+   * variables plus `env`; resolves once it is ready. In process, only once the
+   * app's earlier instance stopped (e.g. to restart an app with other settings).
+   */
   addInstance(app: AppName, options?: { env?: Record<string, string> }): Promise<I>;
   /** URL of the app's throw-away database. */
   databaseUrl(app: AppName): string;
@@ -137,10 +145,13 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
   /** The variables every instance of `app` gets: the system's, the suite's, the app's. */
   const envOf = (app: AppName): Record<string, string> => ({
     KAFKA_BROKERS: kafka!.brokers.join(','),
+    ...kafka!.appEnv?.(app),
     ...Object.fromEntries(apps.map((a) => [databaseVariable(a), databases.get(a)!.url])),
     ...options.env,
     ...specs[app]!.env,
   });
+
+  const instancesOf = (app?: AppName) => instances.filter((i) => app === undefined || i.app === app);
 
   const addInstance = async (app: AppName, extra: { env?: Record<string, string> } = {}): Promise<AppInstance> => {
     const spec = specs[app];
@@ -148,14 +159,15 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
     if (stopping) throw new Error(`system ${options.name} is stopping`);
     const count = (counts.get(app) ?? 0) + 1; // taken before any await: instances added at once get distinct names
     counts.set(app, count);
-    if ('inProcess' in options && count > 1) throw new Error(`in-process systems run one instance per app (they share process.env); run ${app} as processes`);
+    if ('inProcess' in options && instancesOf(app).some((i) => i.running))
+      throw new Error(`in-process systems run one instance per app at a time (they share process.env); stop ${app}'s first, or run ${app} as processes`);
     const name = `${app}-${count}`;
     const env = { ...envOf(app), ...extra.env };
     const port = 'processes' in options || options.ports !== undefined ? await nextPort() : 0;
     const instance: AppInstance =
       'processes' in options
         ? new AppProcess({ app, name, bundle: bundles.get(app), port, env, readyTimeoutMs: options.readyTimeoutMs })
-        : new InProcessApp({ ...spec.module!, name, env, port, readyTimeoutMs: options.readyTimeoutMs });
+        : new InProcessApp({ ...spec.module!, name, env, port, readyTimeoutMs: options.readyTimeoutMs, readyPath: spec.readyPath });
     instances.push(instance);
     await instance.start();
     return instance;
@@ -197,7 +209,6 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
     throw error;
   }
 
-  const instancesOf = (app?: AppName) => instances.filter((i) => app === undefined || i.app === app);
   return {
     name: options.name,
     kafka: kafka!,
@@ -217,12 +228,12 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
     databaseUrl: (app) => databases.get(app)?.url ?? missing(app, options.name),
     sql: (app) => pools.get(app) ?? missing(app, options.name),
     record: async (topics) => {
-      const recorder = await TopicRecorder.start(topics, kafka!.brokers);
+      const recorder = await TopicRecorder.start(topics, kafka!.client ?? kafka!.brokers);
       clients.push(recorder);
       return recorder;
     },
     producer: (producerOptions) => {
-      const producer = new EventProducer(kafka!.brokers, producerOptions);
+      const producer = new EventProducer(kafka!.client ?? kafka!.brokers, producerOptions);
       clients.push({ stop: () => producer.close() });
       return producer;
     },
@@ -233,6 +244,7 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
 interface Spec {
   instances: number;
   env?: Record<string, string>;
+  readyPath?: InProcessAppOptions['readyPath'];
   bundle?: string;
   module?: AppModule;
 }
@@ -244,9 +256,9 @@ function processSpecs(processes: ProcessSystemOptions['processes']): Partial<Rec
 function inProcessSpecs(inProcess: InProcessSystemOptions['inProcess']): Partial<Record<AppName, Spec>> {
   return Object.fromEntries(
     Object.entries(inProcess).map(([app, spec]) => {
-      const { env, ...module } = spec;
+      const { env, readyPath, ...module } = spec;
       if (module.definition.app !== app) throw new Error(`inProcess.${app} boots the ${module.definition.app} app`);
-      return [app, { instances: 1, env, module }];
+      return [app, { instances: 1, env, readyPath, module }];
     }),
   );
 }
