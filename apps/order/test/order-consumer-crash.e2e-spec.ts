@@ -85,7 +85,7 @@ describe('order app whose consumer crashes in a way kafkajs does not restart (gr
       const details = await http.get('/health');
       expect(details.status).toBe(503);
       expect(JSON.stringify(details.body)).toContain('max size');
-      expect(counterValue((await http.get('/metrics').expect(200)).text, 'consumer_restarts_total')).toBeGreaterThanOrEqual(2);
+      expect(seriesValue((await http.get('/metrics').expect(200)).text, 'consumer_restarts_total', 'by="runtime"')).toBeGreaterThanOrEqual(2);
     } finally {
       await squatter.stop();
     }
@@ -131,8 +131,8 @@ interface LiveDetail {
   message?: string;
 }
 
-/** The value of an unlabelled (but for `app`) counter in a Prometheus text exposition; NaN when absent. */
-function counterValue(exposition: string, name: string): number {
-  const line = exposition.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+/** The value of the series of `name` whose labels include `label` (e.g. `by="runtime"`) in a Prometheus text exposition; NaN when absent. */
+function seriesValue(exposition: string, name: string, label: string): number {
+  const line = exposition.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
 }

@@ -130,6 +130,12 @@ export class ServiceModule {
               maxBatchMessages: e.CONSUMER_BATCH_MESSAGES,
               handlerTimeoutMs: e.CONSUMER_HANDLER_TIMEOUT_MS,
               stuckPartitionMs: e.CONSUMER_STUCK_PARTITION_SECONDS * 1000,
+              restart: {
+                initialDelayMs: e.CONSUMER_RESTART_INITIAL_DELAY_MS,
+                maxDelayMs: e.CONSUMER_RESTART_MAX_DELAY_MS,
+                maxRestarts: e.CONSUMER_RESTART_MAX,
+                windowMs: e.CONSUMER_RESTART_WINDOW_SECONDS * 1000,
+              },
               sessionTimeoutMs: e.CONSUMER_SESSION_TIMEOUT_MS,
               heartbeatIntervalMs: e.CONSUMER_HEARTBEAT_INTERVAL_MS,
               deadLetters,
