@@ -107,6 +107,8 @@ export interface ConsumerRunnerStatus {
   lastError: string | null;
   restarts: number;
   kafkajsRestarts: number;
+  /** Partitions assigned at the last join, as `topic[partition]`; empty while not joined. */
+  assigned: string[];
 }
 
 /**
@@ -140,6 +142,7 @@ export class ConsumerRunner {
   private kafkajsRestartsTotal = 0;
   /** Set by a restart of ours, cleared when the restarted consumer has joined (logged then). */
   private rejoinAfter: string | null = null;
+  private assigned: string[] = [];
   private batchProcessing: BatchProcessing | undefined;
   /** Per `topic[partition]`: the message in work and since when (kept across its retries, dropped once done). */
   private readonly inWork = new Map<string, PartitionInWork>();
@@ -159,7 +162,13 @@ export class ConsumerRunner {
    * crashes kafkajs restarted by itself.
    */
   status(): ConsumerRunnerStatus {
-    return { state: this.state, lastError: this.lastError, restarts: this.restartsTotal, kafkajsRestarts: this.kafkajsRestartsTotal };
+    return {
+      state: this.state,
+      lastError: this.lastError,
+      restarts: this.restartsTotal,
+      kafkajsRestarts: this.kafkajsRestartsTotal,
+      assigned: this.state === 'joined' ? this.assigned : [],
+    };
   }
 
   /**
@@ -198,8 +207,9 @@ export class ConsumerRunner {
     this.consumer = consumer;
     this.state = 'joining';
     const current = () => this.consumer === consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
       if (!current()) return;
+      this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}[${p}]`));
       this.state = 'joined';
       this.lastError = null;
       if (this.rejoinAfter) this.log.warn(`consumer group ${this.options.groupId} joined again after a restart (${this.rejoinAfter})`);

@@ -84,6 +84,8 @@ export interface ConsumerStats {
   restarts: number;
   /** Crashes kafkajs restarted by itself (retriable causes), since the start. */
   kafkajsRestarts: number;
+  /** Partitions this instance holds, as `topic[partition]` (empty while not joined). */
+  assigned: string[];
   /** Partitions with no progress for longer than `stuckPartitionMs`, longest first. */
   stuckPartitions: (PartitionInWork & { forMs: number })[];
   /** Set while the consumer waits for a dependency (database, broker, gateway) to come back. */
@@ -188,7 +190,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
   }
 
   stats(): ConsumerStats {
-    const status = this.runner?.status() ?? { state: 'idle', lastError: null, restarts: 0, kafkajsRestarts: 0 };
+    const status = this.runner?.status() ?? { state: 'idle', lastError: null, restarts: 0, kafkajsRestarts: 0, assigned: [] };
     const stuckPartitions = this.runner?.stuckPartitions(this.options.stuckPartitionMs ?? 60_000) ?? [];
     return { ...status, stuckPartitions, waitingFor: this.consumerStatus.waitingFor, counts: this.consumerStatus.snapshot() };
   }
