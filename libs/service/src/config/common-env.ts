@@ -78,6 +78,17 @@ export class CommonEnv {
   @IsInt() @Min(6000) @Max(300_000) CONSUMER_SESSION_TIMEOUT_MS: number = 10_000;
   /** Heartbeat period; at most a third of the session timeout. */
   @IsInt() @Min(100) @Max(100_000) CONSUMER_HEARTBEAT_INTERVAL_MS: number = 1000;
+  /**
+   * How long after start the consumer waits before it joins its group (the
+   * HTTP API serves meanwhile). An instance restarted right after a crash
+   * that joins at once starts a rebalance the group can only finish when the
+   * crashed member's session expires: every other member stops consuming
+   * until then (eager rebalancing).
+   * Joining after CONSUMER_SESSION_TIMEOUT_MS lets the group drop the dead
+   * member first; each rebalance is then short. Costs that much time before
+   * a new instance consumes. Default 0 (join at once).
+   */
+  @IsInt() @Min(0) @Max(300_000) CONSUMER_JOIN_DELAY_MS: number = 0;
 
   /** Graceful stop, step 1: longest wait for the HTTP requests in flight (then their connections are cut). */
   @IsInt() @Min(0) @Max(600_000) SHUTDOWN_HTTP_DRAIN_MS: number = 10_000;
