@@ -49,7 +49,7 @@ describe('order app while a row of one order is locked from psql', () => {
     };
   const statusOf = async (id: string) => (await http.get(`/orders/${id}`)).body.status as string;
 
-  it('settles orders on other partitions and names the stuck partition in /health within the threshold', async () => {
+  it('settles orders on other partitions and names the stuck partition in /health and the consumer_stuck_partitions gauge within the threshold', async () => {
     const producer = system.producer();
     const locked = await placeOrder();
     await locker.query('BEGIN');
@@ -73,7 +73,8 @@ describe('order app while a row of one order is locked from psql', () => {
 
     const stuck = `payment.completed[${lockedPartition}]`;
     const health = await eventually(() => http.get('/health'), {
-      accept: (r) => JSON.stringify(r.body).includes(stuck),
+      // In the consumer check's failure, not merely anywhere (the partitions an instance holds are listed too).
+      accept: (r) => JSON.stringify((r.body as { error?: { consumer?: unknown } }).error?.consumer ?? {}).includes(stuck),
       timeoutMs: (STUCK_SECONDS + 15) * 1000,
       what: `/health naming ${stuck}`,
     });
@@ -82,10 +83,25 @@ describe('order app while a row of one order is locked from psql', () => {
     expect(health.status).toBe(503);
     expect((health.body as { error: { consumer: { message: string } } }).error.consumer.message).toContain(`no progress on ${stuck}`);
     expect(await statusOf(locked.id)).toBe('PENDING');
+    // The same partition, by label, in the gauge an alert reads.
+    const metrics = (await http.get('/metrics').expect(200)).text;
+    expect(stuckGauge(metrics)).toEqual([{ topic: 'payment.completed', partition: String(lockedPartition), value: 1 }]);
 
     // Released, the order settles, and the partition is no longer reported.
     await locker.query('ROLLBACK');
     await eventually(() => statusOf(locked.id), { accept: (s) => s === 'CONFIRMED', timeoutMs: 30_000, what: 'the locked order confirmed once released' });
     await eventually(() => http.get('/health'), { accept: (r) => r.status === 200, timeoutMs: 30_000, what: 'healthy again' });
+    expect(stuckGauge((await http.get('/metrics').expect(200)).text)).toEqual([]);
   });
 });
+
+/** The series of the `consumer_stuck_partitions` gauge in a Prometheus text exposition. */
+function stuckGauge(exposition: string): { topic: string; partition: string; value: number }[] {
+  return exposition
+    .split('\n')
+    .filter((line) => line.startsWith('consumer_stuck_partitions{'))
+    .map((line) => {
+      const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+      return { topic: labels.topic, partition: labels.partition, value: Number(line.slice(line.lastIndexOf(' ') + 1)) };
+    });
+}

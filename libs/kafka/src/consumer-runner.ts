@@ -87,10 +87,6 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 1000, max
 /** How often a long batch commits the offsets it has done so far. */
 const COMMIT_INTERVAL_MS = 1000;
 
-/**
- * 'restarting': crashed, a restart is scheduled. 'failed': crashed more often
- * than the restart policy allows; the process cannot recover by itself.
- */
 /** A partition whose current message has been in work (handled, retried, requeued) since `since` without being done. */
 export interface PartitionInWork {
   topic: string;
@@ -100,7 +96,20 @@ export interface PartitionInWork {
   since: number;
 }
 
+/**
+ * 'restarting': crashed, a restart is scheduled. 'failed': crashed more often
+ * than the restart policy allows; the process cannot recover by itself.
+ */
 export type ConsumerState = 'idle' | 'joining' | 'joined' | 'restarting' | 'failed' | 'stopped';
+
+export interface ConsumerRunnerStatus {
+  state: ConsumerState;
+  lastError: string | null;
+  restarts: number;
+  kafkajsRestarts: number;
+  /** Partitions assigned at the last join, as `topic[partition]`; empty while not joined. */
+  assigned: string[];
+}
 
 /**
  * Runs a kafkajs consumer group with the guarantees the handlers rely on:
@@ -127,7 +136,13 @@ export class ConsumerRunner {
   private stopping = false;
   private crashes: number[] = [];
   private restartTimer: NodeJS.Timeout | null = null;
+  /** Restarts the runner made after crashes kafkajs left alone (what the restart policy counts). */
   private restartsTotal = 0;
+  /** Crashes kafkajs restarted itself (retriable causes: a broker away, a coordinator moving). */
+  private kafkajsRestartsTotal = 0;
+  /** Set by a restart of ours, cleared when the restarted consumer has joined (logged then). */
+  private rejoinAfter: string | null = null;
+  private assigned: string[] = [];
   private batchProcessing: BatchProcessing | undefined;
   /** Per `topic[partition]`: the message in work and since when (kept across its retries, dropped once done). */
   private readonly inWork = new Map<string, PartitionInWork>();
@@ -140,9 +155,20 @@ export class ConsumerRunner {
     this.restartPolicy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
   }
 
-  /** Joined means: member of the group with partitions assigned (not merely connected). */
-  status(): { state: ConsumerState; lastError: string | null; restarts: number } {
-    return { state: this.state, lastError: this.lastError, restarts: this.restartsTotal };
+  /**
+   * Joined means: member of the group with partitions assigned (not merely
+   * connected). `restarts`: restarts by the runner after crashes kafkajs does
+   * not recover from (what the restart policy counts); `kafkajsRestarts`:
+   * crashes kafkajs restarted by itself.
+   */
+  status(): ConsumerRunnerStatus {
+    return {
+      state: this.state,
+      lastError: this.lastError,
+      restarts: this.restartsTotal,
+      kafkajsRestarts: this.kafkajsRestartsTotal,
+      assigned: this.state === 'joined' ? this.assigned : [],
+    };
   }
 
   /**
@@ -181,10 +207,13 @@ export class ConsumerRunner {
     this.consumer = consumer;
     this.state = 'joining';
     const current = () => this.consumer === consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
       if (!current()) return;
+      this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}[${p}]`));
       this.state = 'joined';
       this.lastError = null;
+      if (this.rejoinAfter) this.log.warn(`consumer group ${this.options.groupId} joined again after a restart (${this.rejoinAfter})`);
+      this.rejoinAfter = null;
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (current() && this.state === 'joined') this.state = 'joining';
@@ -194,8 +223,10 @@ export class ConsumerRunner {
       const error: unknown = event.payload.error;
       this.lastError = error instanceof Error ? `${error.name}: ${error.message}` : JSON.stringify(error);
       // kafkajs restarts the consumer itself after retriable crashes; the others are ours to restart.
-      if (event.payload.restart) this.state = 'joining';
-      else this.crashed(this.lastError);
+      if (event.payload.restart) {
+        this.state = 'joining';
+        this.kafkajsRestartsTotal++;
+      } else this.crashed(this.lastError);
     });
     consumer.on(consumer.events.STOP, () => {
       if (current() && this.state !== 'restarting' && this.state !== 'failed') this.state = 'stopped';
@@ -239,9 +270,10 @@ export class ConsumerRunner {
     // kafkajs disconnected the crashed consumer already; this only makes sure.
     await old?.disconnect().catch(() => undefined);
     this.restartsTotal++;
+    this.rejoinAfter = reason;
     try {
+      // A join refused again crashes the new consumer inside launch(): the CRASH handler schedules the next restart.
       await this.launch(processor, this.batchProcessing);
-      this.log.warn(`consumer group ${this.options.groupId} restarted after a crash (${reason})`);
     } catch (error) {
       this.crashed(`restart failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
     }

@@ -80,8 +80,12 @@ export interface ConsumerStats {
   /** 'failed' means crashed and not restartable: liveness fails. */
   state: string;
   lastError: string | null;
-  /** Restarts after crashes since the start. */
+  /** Restarts by the runtime after crashes kafkajs does not recover from, since the start (what CONSUMER_RESTART_MAX counts). */
   restarts: number;
+  /** Crashes kafkajs restarted by itself (retriable causes), since the start. */
+  kafkajsRestarts: number;
+  /** Partitions this instance holds, as `topic[partition]` (empty while not joined). */
+  assigned: string[];
   /** Partitions with no progress for longer than `stuckPartitionMs`, longest first. */
   stuckPartitions: (PartitionInWork & { forMs: number })[];
   /** Set while the consumer waits for a dependency (database, broker, gateway) to come back. */
@@ -186,7 +190,7 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
   }
 
   stats(): ConsumerStats {
-    const status = this.runner?.status() ?? { state: 'idle', lastError: null, restarts: 0 };
+    const status = this.runner?.status() ?? { state: 'idle', lastError: null, restarts: 0, kafkajsRestarts: 0, assigned: [] };
     const stuckPartitions = this.runner?.stuckPartitions(this.options.stuckPartitionMs ?? 60_000) ?? [];
     return { ...status, stuckPartitions, waitingFor: this.consumerStatus.waitingFor, counts: this.consumerStatus.snapshot() };
   }

@@ -5,3 +5,4 @@ export * from './outbox-relay';
 export * from './relay-lease';
 export * from './relay-lease.migration';
 export * from './parked-rows';
+export * from './listened-pg-client';

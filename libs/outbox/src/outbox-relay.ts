@@ -1,5 +1,6 @@
 import { clientRefusedReason, isNotAMessageFault, OutgoingMessage } from '@lib/kafka';
 import { Client, ClientConfig, Pool } from 'pg';
+import { listenedPgClient } from './listened-pg-client';
 import { RelayLease } from './relay-lease';
 
 /** What the relay needs of a Kafka producer: send a batch, resolve when acknowledged. */
@@ -252,6 +253,7 @@ export class OutboxRelay {
         allowExitOnIdle: true,
         connectionTimeoutMillis: timeoutMs,
         query_timeout: timeoutMs,
+        Client: listenedPgClient((error) => this.logger.warn(`outbox backlog connection ended outside a query: ${errorMessage(error)}`)),
       });
       // An idle pooled connection that is terminated emits 'error' on the pool; the pool drops it and the next read connects again.
       pool.on('error', (error) => (this.counters.lastError = `backlog connection: ${errorMessage(error)}`));

@@ -79,12 +79,16 @@ export async function bootstrapService<E extends CommonEnv>(
   await app.listen(port);
   const url = `http://localhost:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
   logger.log(`${definition.app} serves HTTP on ${url} (readiness: ${url}/health/ready, everything: ${url}/health); the consumer joins its group in the background`);
-  joinInBackground(app, transport, app.get(ShutdownState), logger);
+  joinInBackground(app, transport, app.get(ShutdownState), logger, env.CONSUMER_JOIN_DELAY_MS);
   return app;
 }
 
-/** Starts the consumer without holding up the HTTP API; a failed start (broker away) is retried with backoff until it joins or the app stops. */
-function joinInBackground(app: INestApplication, transport: KafkaEventsTransport, shutdown: ShutdownState, logger: ContextLogger): void {
+/**
+ * Starts the consumer without holding up the HTTP API, after `delayMs`
+ * (CONSUMER_JOIN_DELAY_MS); a failed start (broker away) is retried with
+ * backoff until it joins or the app stops.
+ */
+function joinInBackground(app: INestApplication, transport: KafkaEventsTransport, shutdown: ShutdownState, logger: ContextLogger, delayMs: number): void {
   const started = Date.now();
   const attempt = async (n: number): Promise<void> => {
     if (shutdown.draining) return;
@@ -99,7 +103,10 @@ function joinInBackground(app: INestApplication, transport: KafkaEventsTransport
       setTimeout(() => void attempt(n + 1), delay).unref();
     }
   };
-  void attempt(0);
+  if (delayMs > 0) {
+    logger.log(`the consumer joins its group in ${delayMs} ms (CONSUMER_JOIN_DELAY_MS)`, 'Bootstrap');
+    setTimeout(() => void attempt(0), delayMs).unref();
+  } else void attempt(0);
 }
 
 /** OpenAPI of the app's HTTP API: the page at `/docs`, the document at `/docs/openapi.json`. */

@@ -1,6 +1,6 @@
 import { DurableProducer, KafkaProbe } from '@lib/kafka';
 import { DeadLetterSink, KafkaDeadLetterSink, KafkaEventsTransport, TransportAwareExceptionFilter } from '@lib/messaging';
-import { EventPublisher, OutboxEventPublisher, OutboxRelay } from '@lib/outbox';
+import { EventPublisher, listenedPgClient, OutboxEventPublisher, OutboxRelay } from '@lib/outbox';
 import { flushTracing } from '@lib/tracing';
 import {
   BeforeApplicationShutdown,
@@ -130,6 +130,12 @@ export class ServiceModule {
               maxBatchMessages: e.CONSUMER_BATCH_MESSAGES,
               handlerTimeoutMs: e.CONSUMER_HANDLER_TIMEOUT_MS,
               stuckPartitionMs: e.CONSUMER_STUCK_PARTITION_SECONDS * 1000,
+              restart: {
+                initialDelayMs: e.CONSUMER_RESTART_INITIAL_DELAY_MS,
+                maxDelayMs: e.CONSUMER_RESTART_MAX_DELAY_MS,
+                maxRestarts: e.CONSUMER_RESTART_MAX,
+                windowMs: e.CONSUMER_RESTART_WINDOW_SECONDS * 1000,
+              },
               sessionTimeoutMs: e.CONSUMER_SESSION_TIMEOUT_MS,
               heartbeatIntervalMs: e.CONSUMER_HEARTBEAT_INTERVAL_MS,
               deadLetters,
@@ -173,6 +179,7 @@ export class ServiceModule {
         TypeOrmModule.forRootAsync({
           inject: [SERVICE_ENV],
           useFactory: (e: E) => {
+            const databaseLog = new Logger('Database');
             return {
               type: 'postgres' as const,
               url: definition.databaseUrl(e),
@@ -182,7 +189,13 @@ export class ServiceModule {
               migrationsRun: false,
               // Fail fast when the database is down, so handlers see an infrastructure error and wait.
               // Statement, lock and idle-in-transaction timeouts and TCP keepalive on every pooled connection.
-              extra: { connectionTimeoutMillis: 5000, max: e.DATABASE_POOL_SIZE, ...databaseSessionSettings(e) },
+              // A client whose backend ends outside a query must not end the process (listenedPgClient).
+              extra: {
+                connectionTimeoutMillis: 5000,
+                max: e.DATABASE_POOL_SIZE,
+                ...databaseSessionSettings(e),
+                Client: listenedPgClient((error) => databaseLog.warn(`a pooled database connection ended outside a query: ${error.message}`)),
+              },
               retryAttempts: 10,
               retryDelay: 1000,
             };

@@ -78,6 +78,17 @@ export class CommonEnv {
   @IsInt() @Min(6000) @Max(300_000) CONSUMER_SESSION_TIMEOUT_MS: number = 10_000;
   /** Heartbeat period; at most a third of the session timeout. */
   @IsInt() @Min(100) @Max(100_000) CONSUMER_HEARTBEAT_INTERVAL_MS: number = 1000;
+  /**
+   * How long after start the consumer waits before it joins its group (the
+   * HTTP API serves meanwhile). An instance restarted right after a crash
+   * that joins at once starts a rebalance the group can only finish when the
+   * crashed member's session expires: every other member stops consuming
+   * until then (eager rebalancing).
+   * Joining after CONSUMER_SESSION_TIMEOUT_MS lets the group drop the dead
+   * member first; each rebalance is then short. Costs that much time before
+   * a new instance consumes. Default 0 (join at once).
+   */
+  @IsInt() @Min(0) @Max(300_000) CONSUMER_JOIN_DELAY_MS: number = 0;
 
   /** Graceful stop, step 1: longest wait for the HTTP requests in flight (then their connections are cut). */
   @IsInt() @Min(0) @Max(600_000) SHUTDOWN_HTTP_DRAIN_MS: number = 10_000;
@@ -101,6 +112,16 @@ export class CommonEnv {
   @IsInt() @Min(0) @Max(3_600_000) CONSUMER_HANDLER_TIMEOUT_MS: number = 60_000;
   /** A partition whose current message has made no progress for longer than this is reported stuck (health, metric). */
   @IsInt() @Min(1) @Max(86_400) CONSUMER_STUCK_PARTITION_SECONDS: number = 60;
+  /**
+   * A consumer crash kafkajs does not recover from by itself (a non-retriable
+   * error) is restarted by the runtime after this delay (ms), doubled per
+   * crash up to CONSUMER_RESTART_MAX_DELAY_MS.
+   */
+  @IsInt() @Min(0) @Max(600_000) CONSUMER_RESTART_INITIAL_DELAY_MS: number = 1000;
+  @IsInt() @Min(0) @Max(3_600_000) CONSUMER_RESTART_MAX_DELAY_MS: number = 30_000;
+  /** More crashes than this within CONSUMER_RESTART_WINDOW_SECONDS and the runtime gives up: `/health/live` fails, a supervisor restarts the process. */
+  @IsInt() @Min(0) @Max(10_000) CONSUMER_RESTART_MAX: number = 10;
+  @IsInt() @Min(1) @Max(86_400) CONSUMER_RESTART_WINDOW_SECONDS: number = 600;
 
   @IsInt() @Min(1) @Max(10_000) OUTBOX_BATCH_SIZE: number = 500;
   @IsInt() @Min(10) @Max(600_000) OUTBOX_POLL_INTERVAL_MS: number = 1000;

@@ -100,14 +100,14 @@ export class HealthController {
 
   private consumerCheck() {
     const check = this.indicators.check('consumer');
-    const { state, lastError, waitingFor, stuckPartitions } = this.transport!.stats();
-    if (state !== 'joined') return check.down({ state, message: lastError ?? `consumer is ${state}, not joined to its group` });
-    if (waitingFor) return check.down({ state, message: `waiting for ${waitingFor}` });
+    const { state, lastError, waitingFor, stuckPartitions, restarts, assigned } = this.transport!.stats();
+    if (state !== 'joined') return check.down({ state, restarts, message: lastError ?? `consumer is ${state}, not joined to its group` });
+    if (waitingFor) return check.down({ state, restarts, message: `waiting for ${waitingFor}` });
     if (stuckPartitions.length > 0) {
       const stuck = stuckPartitions.map((p) => `${p.topic}[${p.partition}] at offset ${p.offset} for ${Math.round(p.forMs / 1000)} s`);
-      return check.down({ state, stuckPartitions: stuck, message: `no progress on ${stuck.join(', ')}` });
+      return check.down({ state, restarts, stuckPartitions: stuck, message: `no progress on ${stuck.join(', ')}` });
     }
-    return check.up({ state });
+    return check.up({ state, restarts, assigned });
   }
 
   private async outboxCheck() {

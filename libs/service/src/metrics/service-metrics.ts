@@ -109,6 +109,18 @@ export class ScrapedMetrics implements OnModuleInit {
           for (const p of transport.stats().stuckPartitions) this.set({ topic: p.topic, partition: String(p.partition) }, 1);
         },
       });
+      new Counter({
+        name: 'consumer_restarts_total',
+        help: 'Restarts of the consumer after a crash: by="runtime" for crashes kafkajs does not recover from (what CONSUMER_RESTART_MAX counts), by="kafkajs" for those it restarts itself',
+        labelNames: ['by'],
+        registers: [registry],
+        collect() {
+          const { restarts, kafkajsRestarts } = transport.stats();
+          this.reset();
+          this.inc({ by: 'runtime' }, restarts);
+          this.inc({ by: 'kafkajs' }, kafkajsRestarts);
+        },
+      });
       new Gauge({
         name: 'consumer_lag',
         help: 'Messages not yet consumed by this app\'s group, per partition',

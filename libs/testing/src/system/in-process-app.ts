@@ -13,6 +13,8 @@ export interface AppModule {
   definition: ServiceDefinition<any>;
 }
 
+type ReadyPath = '/health' | '/health/ready' | '/health/live';
+
 export interface InProcessAppOptions extends AppModule {
   name?: string;
   /** HTTP port (default 0: a free one, kept for restarts). */
@@ -24,9 +26,9 @@ export interface InProcessAppOptions extends AppModule {
    * What `start()` waits for, as for an app process: `/health` (default;
    * everything up — database, Kafka, consumer joined, outbox) or
    * `/health/ready` (the HTTP API can serve: an app started while Kafka
-   * refuses it).
+   * refuses it) or `/health/live`; `start({ readyPath })` overrides it for one boot.
    */
-  readyPath?: '/health' | '/health/ready';
+  readyPath?: ReadyPath;
 }
 
 /**
@@ -61,17 +63,19 @@ export class InProcessApp implements AppInstance {
     return `http://localhost:${this.boundPort}`;
   }
 
-  private get readyPath(): string {
-    return this.options.readyPath ?? '/health';
-  }
-
   get running(): boolean {
     return this.current !== undefined;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Boots it and waits for `readyPath` (default: the option, else `/health`,
+   * everything up). `env` is added to the instance's variables for this boot
+   * (and stays in `process.env`, which the system restores at its stop).
+   */
+  async start(options: { readyPath?: ReadyPath; env?: Record<string, string> } = {}): Promise<void> {
     if (this.current) throw new Error(`${this.name} is running already`);
-    Object.assign(process.env, this.options.env);
+    const readyPath = options.readyPath ?? this.options.readyPath ?? '/health';
+    Object.assign(process.env, this.options.env, options.env);
     // Loaded here, not at the top: the rest of the toolkit (processes, events, Kafka) does not need Nest.
     await import('reflect-metadata');
     const { bootstrapService } = await import('@lib/service');
@@ -80,11 +84,11 @@ export class InProcessApp implements AppInstance {
     await eventually(
       async () => {
         // By default everything up (database, Kafka, consumer joined, outbox), not merely ready to serve HTTP.
-        const response = await fetch(`${this.url}${this.readyPath}`, { signal: AbortSignal.timeout(5000) });
+        const response = await fetch(`${this.url}${readyPath}`, { signal: AbortSignal.timeout(5000) });
         if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
         return true;
       },
-      { timeoutMs: this.options.readyTimeoutMs ?? 90_000, intervalMs: 250, what: `${this.name} up on ${this.url}${this.readyPath}` },
+      { timeoutMs: this.options.readyTimeoutMs ?? 90_000, intervalMs: 250, what: `${this.name} up on ${this.url}${readyPath}` },
     );
   }
 
