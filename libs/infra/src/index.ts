@@ -43,6 +43,7 @@ export { REPO_ROOT } from './paths';
 export * from './poll';
 export * from './database-roles';
 export * from './secure-broker';
+export * from './client-properties';
 export { migrationDatabaseUrl, DEFAULT_MIGRATION_DATABASE_URLS } from './config';
 export * from './cli';
 export * from './node-process';
