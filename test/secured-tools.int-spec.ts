@@ -38,7 +38,12 @@ describe('the tools on the secured broker, with the Kafka settings of .env alone
   });
 
   const writeDotEnv = (variables: Record<string, string>) =>
-    fs.writeFileSync(path.join(folder, '.env'), Object.entries(variables).map(([k, v]) => `${k}=${v}\n`).join(''));
+    fs.writeFileSync(
+      path.join(folder, '.env'),
+      Object.entries(variables)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
 
   /** Runs `scripts/<script>` as its npm script does (ts-node), in the folder holding the .env; exit code and stdout + stderr. */
   function runScript(script: string, args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
@@ -68,7 +73,9 @@ describe('the tools on the secured broker, with the Kafka settings of .env alone
     expect(sent.output).not.toMatch(/Exception/);
     expect(await endOffset(deadLetterTopic('payment'))).toBe(before + 1);
     // The principal is payment's, not a super user's: order.confirmed is not payment's to write.
-    const refused = await sendWithConsoleProducer(Topics.OrderConfirmed, ['{"forged":true}'], kafka.brokers, { env }).catch((e: Error) => ({ output: e.message }));
+    const refused = await sendWithConsoleProducer(Topics.OrderConfirmed, ['{"forged":true}'], kafka.brokers, { env }).catch((e: Error) => ({
+      output: e.message,
+    }));
     expect(refused.output).toMatch(/TopicAuthorizationException: Not authorized to access topics: \[order\.confirmed\]/);
   });
 

@@ -37,10 +37,14 @@ describe('javaClientProperties', () => {
   it('puts a client certificate and its key (converted to PKCS#8) into a PEM key store for mTLS', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'client-properties-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=client'], {
-        cwd: dir,
-        stdio: 'ignore',
-      });
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=client'],
+        {
+          cwd: dir,
+          stdio: 'ignore',
+        },
+      );
       execFileSync('openssl', ['rsa', '-in', 'key.pem', '-out', 'key-pkcs1.pem', '-traditional'], { cwd: dir, stdio: 'ignore' });
       const props = javaClientProperties({ ssl: { certFile: path.join(dir, 'cert.pem'), keyFile: path.join(dir, 'key-pkcs1.pem') } });
       expect(props['ssl.keystore.type']).toBe('PEM');
