@@ -83,8 +83,8 @@ describe('the tools on the secured broker, with the Kafka settings of .env alone
     writeDotEnv(adminEnv());
     const listed = await runScript('dlq.ts', ['list', 'payment', '--json']);
     expect({ code: listed.code, output: listed.code === 0 ? '' : listed.output }).toEqual({ code: 0, output: '' });
-    const records = JSON.parse(listed.stdout) as { topic?: string; value: string }[];
-    expect(records.map((r) => r.value)).toContain('{"written":"by bin/ as payment"}');
+    // The record as `--json` prints it (its value a JSON string); searched rather than parsed, as kafkajs's warnings would share stdout.
+    expect(listed.stdout).toContain(`"value": ${JSON.stringify('{"written":"by bin/ as payment"}')}`);
   });
 
   it('npm run infra:status reaches the secured broker with the settings of .env, and not without the right password', async () => {
