@@ -2,9 +2,11 @@
 # Kafka's console producer: reads lines from stdin and sends them to a topic.
 # Same flags as Kafka's own bin/kafka-console-producer.sh (Apache Kafka version: KAFKA_VERSION,
 # else the default in libs/infra/src/versions.ts; the jars are fetched on first use). Works from
-# any directory. Both spellings of the options Kafka 4.2 renamed work on every version:
+# any directory. With KAFKA_SSL*/KAFKA_SASL_* set (environment or .env) it connects with the apps' Kafka
+# settings (a generated client config), unless given a config file of its own. Both spellings of the options Kafka 4.2 renamed work on every version:
 # --property / --reader-property, --producer-property / --command-property, --producer.config / --command-config.
 exec "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../libs/infra/kafka/run-kafka-class.sh" \
   --kafka3-class kafka.tools.ConsoleProducer \
   --renamed --property=--reader-property,--producer-property=--command-property,--producer.config=--command-config \
+  --client-config --producer.config \
   org.apache.kafka.tools.ConsoleProducer "$@"

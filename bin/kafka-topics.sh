@@ -2,4 +2,6 @@
 # Kafka's topic tool: create, list, describe, alter, delete topics.
 # Same flags as Kafka's own bin/kafka-topics.sh (Apache Kafka version: KAFKA_VERSION, else the default in
 # libs/infra/src/versions.ts; the jars are fetched on first use). Works from any directory.
-exec "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../libs/infra/kafka/run-kafka-class.sh" org.apache.kafka.tools.TopicCommand "$@"
+# With KAFKA_SSL*/KAFKA_SASL_* set (environment or .env) it connects with the apps' Kafka settings (a generated
+# client config), unless given a config file of its own.
+exec "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../libs/infra/kafka/run-kafka-class.sh" --client-config --command-config org.apache.kafka.tools.TopicCommand "$@"

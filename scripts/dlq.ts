@@ -7,7 +7,8 @@
  * - `replay <app> --id <eventId> | --all`: re-publishes dead letters to their
  *   original topic with their original key and value (dlq-* headers removed,
  *   `dlq-replayed-from` added). Consumers' inboxes make a replay safe.
- * `--help` prints the usage. Reads `.env` like the apps (real variables win).
+ * `--help` prints the usage. Reads `.env` like the apps (real variables win)
+ * and connects with the same Kafka settings (KAFKA_BROKERS, KAFKA_SSL*, KAFKA_SASL*).
  * Exits 0 on success, 1 on failure, 2 on bad usage (and when --id matches nothing).
  */
 import {
@@ -22,14 +23,15 @@ import {
   valueText,
 } from '@lib/dead-letters';
 import { deadLetterTopic } from '@lib/events';
-import { kafkaBrokers, loadDotEnv } from '@lib/infra';
+import { loadDotEnv, toolKafkaConnection } from '@lib/infra';
 import { KafkaConnectionOptions } from '@lib/kafka';
 import { parseDlqArgs, USAGE } from './dlq/cli-args';
 
 const DEFAULT_CONSOLE_URL = 'http://localhost:3000';
 
+/** KAFKA_BROKERS and the TLS/SASL settings, validated as the apps validate them. */
 function connection(): KafkaConnectionOptions {
-  return { brokers: kafkaBrokers(), clientId: 'dlq-tool' };
+  return toolKafkaConnection('dlq-tool');
 }
 
 function asJson(record: DeadLetterRecord, action: DeadLetterAction | undefined) {

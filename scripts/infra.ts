@@ -16,7 +16,7 @@ const USAGE = `usage:
   npm run infra:fetch                 only download the Kafka jars
 
 environment: KAFKA_VERSION (default ${kafkaVersion({})}; e.g. 3.9.1), KAFKA_CLUSTER_SIZE (same as --brokers),
-KAFKA_BROKERS, KAFKA_PORT, KAFKA_TOPIC_PARTITIONS, KAFKA_DLQ_RETENTION_MS (default -1, unlimited),
+KAFKA_BROKERS with KAFKA_SSL*/KAFKA_SASL_* (as the apps), KAFKA_PORT, KAFKA_TOPIC_PARTITIONS, KAFKA_DLQ_RETENTION_MS (default -1, unlimited),
 KAFKA_EVENT_RETENTION_MS, INFRA_MODE, *_DATABASE_URL — from the environment or .env (see docs/infrastructure.md)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
         const dir = path.relative(process.cwd(), broker.material.dir);
         console.log(`infra: secured broker up on ${broker.brokers.join(',')} (SASL_SSL, SCRAM-SHA-512, ACLs; ${((Date.now() - started) / 1000).toFixed(1)} s)`);
         console.log(`infra: per app: set -a; . ${dir}/order.env; set +a; npm run start:order   (likewise payment, notification)`);
-        console.log(`infra: tools: bin/kafka-topics.sh --bootstrap-server ${broker.brokers[0]} --command-config ${dir}/admin.properties --list`);
+        console.log(`infra: tools (npm run dlq, infra:status, bin/): set -a; . ${dir}/admin.env; set +a; bin/kafka-topics.sh --bootstrap-server ${broker.brokers[0]} --list`);
         return 0;
       }
       const check = await preflight();

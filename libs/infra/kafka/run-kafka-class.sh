@@ -7,11 +7,18 @@
 # else DEFAULT_KAFKA_VERSION of libs/infra/src/versions.ts — the same choice
 # as `npm run infra:up`.
 #
-# usage: libs/infra/kafka/run-kafka-class.sh [--kafka3-class <class>] [--renamed <old>=<new>,...] <main-class> [args...]
+# Client security: when KAFKA_SSL* or KAFKA_SASL_* is set (environment, else .env in the repository),
+# the tool gets a client config generated from them (scripts/kafka-client-config.ts: the apps' validation,
+# security.protocol, sasl.mechanism, sasl.jaas.config, the CA as a PEM trust store; mode 600 in
+# .local/kafka/client-config/) through its --client-config option, unless the command line names a config
+# file of its own. Relative file paths in those variables are taken from the repository root, as `npm run` does.
+#
+# usage: libs/infra/kafka/run-kafka-class.sh [--kafka3-class <class>] [--renamed <old>=<new>,...] [--client-config <option>] <main-class> [args...]
 #   --kafka3-class  the class to run instead on Kafka 3.x (e.g. kafka.tools.ConsoleProducer)
 #   --renamed       options Kafka 4.2 renamed (KIP-1147, e.g. --property=--reader-property):
 #                   on 4.2+ the old spelling is passed as the new one (no deprecation warning),
 #                   before 4.2 the new spelling as the old one, so users type either.
+#   --client-config the tool's option for a client config file (e.g. --command-config, --producer.config)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)"
 
@@ -31,10 +38,12 @@ MINOR="${BASH_REMATCH[2]}"
 
 KAFKA3_CLASS=""
 RENAMED=""
+CONFIG_OPTION=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --kafka3-class) KAFKA3_CLASS="$2"; shift 2 ;;
     --renamed) RENAMED="$2"; shift 2 ;;
+    --client-config) CONFIG_OPTION="$2"; shift 2 ;;
     *) break ;;
   esac
 done
@@ -60,6 +69,24 @@ for arg in "$@"; do
   fi
   ARGS+=("$arg")
 done
+
+# The client config of KAFKA_SSL*/KAFKA_SASL_* (see the top), in this version's spelling of the option.
+if [ -n "$CONFIG_OPTION" ]; then
+  if [ -n "${SPELLING[$CONFIG_OPTION]+x}" ]; then CONFIG_OPTION="${SPELLING[$CONFIG_OPTION]}"; fi
+  own_config=false
+  for arg in ${ARGS[@]+"${ARGS[@]}"}; do
+    if [ "$arg" = "$CONFIG_OPTION" ] || [ "${arg%%=*}" = "$CONFIG_OPTION" ]; then own_config=true; fi
+  done
+  security_set=false
+  for var in ${!KAFKA_SSL@} ${!KAFKA_SASL_@}; do
+    if [ -n "${!var}" ]; then security_set=true; fi
+  done
+  if [ -f "$ROOT/.env" ] && grep -qE '^[[:space:]]*(export[[:space:]]+)?KAFKA_(SSL|SASL_[A-Z_]+)[A-Z_]*=[^[:space:]#]' "$ROOT/.env"; then security_set=true; fi
+  if [ "$own_config" = false ] && [ "$security_set" = true ]; then
+    CONFIG_FILE="$(cd "$ROOT" && TS_NODE_TRANSPILE_ONLY=true ./node_modules/.bin/ts-node scripts/kafka-client-config.ts)" || exit 1
+    if [ -n "$CONFIG_FILE" ]; then ARGS+=("$CONFIG_OPTION" "$CONFIG_FILE"); fi
+  fi
+fi
 
 LIBS="$ROOT/.local/kafka/$VERSION/libs"
 if ! command -v java >/dev/null 2>&1; then

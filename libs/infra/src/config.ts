@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { KafkaConnectionOptions } from '@lib/kafka/kafka-config';
+import { KafkaClientEnv, kafkaClientSettings } from '@lib/service/config/kafka-client-env';
+import { validateEnv } from '@lib/service/config/validate-env';
 
 /** Defaults documented in docs/infrastructure.md and .env.example. */
 export const DEFAULT_KAFKA_BROKERS = 'localhost:9092';
@@ -65,9 +67,21 @@ export function databaseUrls(env: NodeJS.ProcessEnv = process.env): Record<Datab
   return out;
 }
 
-/** Kafka connection options for infra tooling (our own clientId). */
-export function infraKafkaConnection(brokers: string[] = kafkaBrokers(), clientId = 'infra'): KafkaConnectionOptions {
-  return { brokers, clientId };
+/**
+ * How a command-line tool connects to Kafka (`npm run dlq`, `infra:*`, the
+ * bin/ wrappers' client config): `KAFKA_BROKERS` and the TLS/SASL settings
+ * of `env` (after `.env` is loaded), validated and translated exactly as the
+ * apps do (libs/service's KafkaClientEnv and kafkaClientSettings). Throws
+ * InvalidConfigError, one line per bad variable, naming it.
+ */
+export function toolKafkaConnection(clientId: string, env: NodeJS.ProcessEnv = process.env): KafkaConnectionOptions {
+  return { ...kafkaClientSettings(validateEnv(KafkaClientEnv, env)), clientId };
+}
+
+/** Kafka connection options for infra tooling (our own clientId): {@link toolKafkaConnection}, on `brokers` when given (e.g. the nodes of a local cluster). */
+export function infraKafkaConnection(brokers?: string[], clientId = 'infra'): KafkaConnectionOptions {
+  const connection = toolKafkaConnection(clientId);
+  return brokers ? { ...connection, brokers } : connection;
 }
 
 /** Default client port of node 1 of the local Kafka; node i listens on it + 2(i-1), its controller on the next port. */

@@ -36,13 +36,14 @@ export { replicationFor, contractTopicConfigs, topicConfigsFor, deadLetterRetent
 export type { Replication } from './broker-settings';
 export { waitForKafka, ensureTopics, reconcileTopicConfigs, waitForTopicLeaders, describePartitions, describeTopicConfigs } from '@lib/kafka/admin';
 export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePostgresRunning } from './postgres';
-export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap, mainPort } from './config';
+export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, toolKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap, mainPort } from './config';
 export { InfraError, isPidAlive } from './util';
 export type { Logger } from './util';
 export { REPO_ROOT } from './paths';
 export * from './poll';
 export * from './database-roles';
 export * from './secure-broker';
+export * from './client-properties';
 export { migrationDatabaseUrl, DEFAULT_MIGRATION_DATABASE_URLS } from './config';
 export * from './cli';
 export * from './node-process';
@@ -75,8 +76,9 @@ export interface InfraUpResult {
 
 /** A healthy Kafka is already answering on `brokers` (quick check). */
 async function kafkaAnswers(brokers: string[], timeoutMs: number): Promise<boolean> {
+  const connection = infraKafkaConnection(brokers); // outside the try: bad settings are an error of their own, not "Kafka not ready"
   try {
-    await waitForKafka(infraKafkaConnection(brokers), { timeoutMs });
+    await waitForKafka(connection, { timeoutMs });
     return true;
   } catch {
     return false;

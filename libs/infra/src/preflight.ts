@@ -58,8 +58,9 @@ function startablePostgresPorts(): number[] {
 }
 
 async function kafkaAnswers(brokers: string[]): Promise<boolean> {
+  const connection = infraKafkaConnection(brokers, 'preflight'); // bad settings: an error naming the variable, not "Kafka not answering"
   try {
-    await waitForKafka(infraKafkaConnection(brokers, 'preflight'), { timeoutMs: 2000 });
+    await waitForKafka(connection, { timeoutMs: 2000 });
     return true;
   } catch {
     return false;

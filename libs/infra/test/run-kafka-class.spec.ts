@@ -61,4 +61,11 @@ describe('run-kafka-class.sh (the bin/kafka-*.sh launcher)', () => {
       fs.rmSync(path.join(root, '.env'));
     }
   });
+
+  it('passes a config file the user gave as it is, with KAFKA_SASL_ set: no generated one next to it', () => {
+    // This copy of the repository has no scripts/kafka-client-config.ts: asking it for a config would fail the run.
+    const env = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' };
+    expect(run('kafka-console-producer.sh', ['--topic', 't', '--producer.config', 'mine.properties'], env).args).toEqual(['--topic', 't', '--command-config', 'mine.properties']);
+    expect(run('kafka-console-consumer.sh', ['--topic', 't', '--command-config=mine.properties'], env).args).toEqual(['--topic', 't', '--command-config=mine.properties']);
+  });
 });

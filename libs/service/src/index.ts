@@ -1,4 +1,5 @@
 export * from './config/common-env';
+export * from './config/kafka-client-env';
 export * from './config/validate-env';
 export * from './database';
 export * from './process-guards';

@@ -1,7 +1,9 @@
 import { AppName } from '@lib/events';
 import { CreateInbox1732250000001 } from '@lib/messaging';
 import { CreateOutbox1732250000000, OutboxRelayLease1732250000002 } from '@lib/outbox';
+import type { KafkaConnectionOptions } from '@lib/kafka/kafka-config';
 import { CommonEnv } from './config/common-env';
+import { kafkaClientSettings } from './config/kafka-client-env';
 
 /** What makes one app of the system: its name, config class, database and whether it publishes. */
 export interface ServiceDefinition<E extends CommonEnv = CommonEnv> {
@@ -38,16 +40,7 @@ export function migrationUrl(runtime: string, given: string | undefined, default
 export const SERVICE_DEFINITION = Symbol('SERVICE_DEFINITION');
 export const SERVICE_ENV = Symbol('SERVICE_ENV');
 
-/** The Kafka connection settings of an app, from its validated env. */
-export function kafkaConnection(app: AppName | 'console', env: CommonEnv, suffix = '') {
-  return {
-    brokers: env.KAFKA_BROKERS,
-    clientId: `${app}${suffix}`,
-    // validateEnv has refused half-set security settings, so what is set here is complete.
-    ssl:
-      env.KAFKA_SSL && (env.KAFKA_SSL_CA_FILE || env.KAFKA_SSL_CERT_FILE)
-        ? { caFile: env.KAFKA_SSL_CA_FILE, certFile: env.KAFKA_SSL_CERT_FILE, keyFile: env.KAFKA_SSL_KEY_FILE }
-        : env.KAFKA_SSL,
-    sasl: env.KAFKA_SASL_MECHANISM ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' } : undefined,
-  };
+/** The Kafka connection settings of an app, from its validated env (the tools use the same translation: libs/infra's toolKafkaConnection). */
+export function kafkaConnection(app: AppName | 'console', env: CommonEnv, suffix = ''): KafkaConnectionOptions {
+  return { ...kafkaClientSettings(env), clientId: `${app}${suffix}` };
 }

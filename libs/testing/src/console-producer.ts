@@ -12,6 +12,8 @@ export interface ConsoleProducerOptions {
   maxRequestBytes?: number;
   /** A client properties file, e.g. the SASL_SSL settings of a secured broker (`--producer.config`). */
   producerConfig?: string;
+  /** The wrapper's environment instead of this process's, e.g. the KAFKA_SSL and KAFKA_SASL_ variables it turns into a client config itself. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function sendWithConsoleProducer(
   if (options.compression) args.push('--compression-codec', options.compression);
   if (options.maxRequestBytes) args.push('--producer-property', `max.request.size=${options.maxRequestBytes}`);
   if (options.producerConfig) args.push('--producer.config', options.producerConfig);
-  const { code, output } = await runBin(PRODUCER, args, lines.map((l) => `${l}\n`).join(''));
+  const { code, output } = await runBin(PRODUCER, args, lines.map((l) => `${l}\n`).join(''), options.env);
   if (code !== 0) throw new Error(`kafka-console-producer exited with ${code}: ${output.trim()}`);
   return { output };
 }
@@ -56,8 +58,8 @@ export async function receiveWithConsoleConsumer(
 }
 
 /** Runs one of the bin/ wrappers with `input` on stdin; its exit code and its stdout and stderr, interleaved. */
-async function runBin(script: string, args: string[], input: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(script, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+async function runBin(script: string, args: string[], input: string, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const child = spawn(script, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
