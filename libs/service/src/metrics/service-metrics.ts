@@ -17,20 +17,51 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export class ServiceMetrics implements ConsumerObserver, OutboxObserver {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
-  readonly httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly httpRequests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
 
   readonly outboxPublished = new Counter({ name: 'outbox_published_total', help: 'Outbox events acknowledged by Kafka', registers: [this.registry] });
-  readonly outboxParked = new Counter({ name: 'outbox_parked_total', help: 'Outbox events parked after repeated publish failures', registers: [this.registry] });
+  readonly outboxParked = new Counter({
+    name: 'outbox_parked_total',
+    help: 'Outbox events parked after repeated publish failures',
+    registers: [this.registry],
+  });
   readonly outboxDeposedLeaderRows = new Counter({
     name: 'outbox_deposed_leader_rows_total',
     help: 'Outbox events this instance published after its relay had lost its lease (fenced; the new leader publishes them again: duplicates)',
     registers: [this.registry],
   });
-  readonly outboxPublishLatency = new Histogram({ name: 'outbox_publish_latency_seconds', help: 'Outbox row insert to broker acknowledgement', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly outboxPublishLatency = new Histogram({
+    name: 'outbox_publish_latency_seconds',
+    help: 'Outbox row insert to broker acknowledgement',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
 
-  readonly consumed = new Counter({ name: 'consumer_messages_total', help: 'Consumed messages by topic and outcome (handled, duplicate, retried, dead_lettered)', labelNames: ['topic', 'outcome'], registers: [this.registry] });
-  readonly handleDuration = new Histogram({ name: 'consumer_handle_duration_seconds', help: 'Time from a message taken to its handler transaction committed', labelNames: ['topic'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly consumed = new Counter({
+    name: 'consumer_messages_total',
+    help: 'Consumed messages by topic and outcome (handled, duplicate, retried, dead_lettered)',
+    labelNames: ['topic', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly handleDuration = new Histogram({
+    name: 'consumer_handle_duration_seconds',
+    help: 'Time from a message taken to its handler transaction committed',
+    labelNames: ['topic'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
 
   constructor(@Inject(SERVICE_DEFINITION) definition: ServiceDefinition) {
     this.registry.setDefaultLabels({ app: definition.app });
@@ -75,7 +106,7 @@ export class ScrapedMetrics implements OnModuleInit {
     const definition = this.definition;
     const relay = this.relay;
     if (relay) {
-      // Both gauges come from one query per scrape.
+      // The three gauges come from one query per scrape.
       const backlog = sharedFor(1000, () => relay.backlog().catch(() => null));
       new Gauge({
         name: 'outbox_backlog_events',
@@ -84,6 +115,15 @@ export class ScrapedMetrics implements OnModuleInit {
         async collect() {
           const b = await backlog();
           if (b) this.set(b.pending);
+        },
+      });
+      new Gauge({
+        name: 'outbox_parked_events',
+        help: 'Outbox events parked after repeated publish failures and not yet released (npm run outbox -- release)',
+        registers: [registry],
+        async collect() {
+          const b = await backlog();
+          if (b) this.set(b.parked);
         },
       });
       new Gauge({
@@ -123,7 +163,7 @@ export class ScrapedMetrics implements OnModuleInit {
       });
       new Gauge({
         name: 'consumer_lag',
-        help: 'Messages not yet consumed by this app\'s group, per partition',
+        help: "Messages not yet consumed by this app's group, per partition",
         labelNames: ['topic', 'partition'],
         registers: [registry],
         async collect() {
