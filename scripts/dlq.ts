@@ -15,6 +15,7 @@ import {
   DeadLetterRecord,
   deadLetterId,
   failedAtOf,
+  DEFAULT_CONSOLE_URL,
   fetchConsoleActions,
   formatDeadLetterList,
   listDeadLetters,
@@ -25,8 +26,6 @@ import { deadLetterTopic } from '@lib/events';
 import { kafkaBrokers, loadDotEnv } from '@lib/infra';
 import { KafkaConnectionOptions } from '@lib/kafka';
 import { parseDlqArgs, USAGE } from './dlq/cli-args';
-
-const DEFAULT_CONSOLE_URL = 'http://localhost:3000';
 
 function connection(): KafkaConnectionOptions {
   return { brokers: kafkaBrokers(), clientId: 'dlq-tool' };
