@@ -41,6 +41,8 @@ const prefixed = (name: BuildTarget) => (line: string) => say(`${COLORS[name]}${
 interface Service {
   name: BuildTarget;
   url: string;
+  /** What the readiness wait reports: an app's `/health` (everything, with reasons), the console's `/health/ready` (it has no `/health`). */
+  healthPath: string;
   proc: NodeProcess;
 }
 
@@ -65,7 +67,7 @@ function consoleService({ NodeProcess, distBundle }: Infra, env: Record<string, 
       what: `console ready on ${url}`,
     },
   });
-  return { name: 'console', url, proc };
+  return { name: 'console', url, healthPath: '/health/ready', proc };
 }
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
@@ -116,7 +118,7 @@ async function main(): Promise<number> {
   const env = { ADMIN_TOKEN: adminToken };
   const apps: Service[] = Apps.map((app) => {
     const proc = new AppProcess({ app, port: appPorts[app], env, keepLines: false, onLine: prefixed(app) });
-    return { name: app, url: proc.url, proc };
+    return { name: app, url: proc.url, healthPath: '/health', proc };
   });
   const consoleToken = process.env.CONSOLE_ADMIN_TOKEN?.trim() || randomBytes(18).toString('base64url');
   const opsConsole = consoleService(infraModule, { ...env, CONSOLE_ADMIN_TOKEN: consoleToken });
@@ -150,9 +152,11 @@ async function main(): Promise<number> {
   const ready = new Set<BuildTarget>();
   const ticker = setInterval(() => {
     for (const r of running.filter((x) => !ready.has(x.name))) {
-      fetch(`${r.url}/health`, { signal: AbortSignal.timeout(1500) }) // answered (or given up) before the next tick
-        .then(async (res) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health answers ${res.status} ${(await res.text()).slice(0, 200)}`))
-        .catch((e: Error) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health does not answer yet (${e.message})`));
+      fetch(`${r.url}${r.healthPath}`, { signal: AbortSignal.timeout(1500) }) // answered (or given up) before the next tick
+        .then(async (res) =>
+          say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): ${r.healthPath} answers ${res.status} ${(await res.text()).slice(0, 200)}`),
+        )
+        .catch((e: Error) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): ${r.healthPath} does not answer yet (${e.message})`));
     }
   }, PROGRESS_INTERVAL_MS);
   try {
