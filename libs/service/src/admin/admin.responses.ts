@@ -55,7 +55,16 @@ export class ConsumerStatusResponse {
   @ApiProperty({ type: [String], example: ['order.created', 'payment.void-requested'] }) topics: string[];
   @ApiProperty({ enum: ['idle', 'joining', 'joined', 'restarting', 'failed', 'stopped'], example: 'joined' }) state: string;
   @ApiPropertyOptional({ type: String, nullable: true, example: null }) lastError?: string | null;
-  @ApiPropertyOptional({ description: 'restarts after crashes since the start', example: 0 }) restarts?: number;
+  @ApiPropertyOptional({ description: 'restarts by the runtime after crashes kafkajs does not recover from (what CONSUMER_RESTART_MAX counts)', example: 0 })
+  restarts?: number;
+  @ApiPropertyOptional({ description: 'crashes kafkajs restarted by itself (retriable causes) since the start', example: 0 })
+  kafkajsRestarts?: number;
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'partitions this instance holds, as topic[partition] (empty while not joined)',
+    example: ['payment.completed[0]', 'payment.failed[0]'],
+  })
+  assigned?: string[];
   @ApiPropertyOptional({ type: [StuckPartitionResponse], description: 'partitions without progress for longer than CONSUMER_STUCK_PARTITION_SECONDS' })
   stuckPartitions?: StuckPartitionResponse[];
   @ApiPropertyOptional({ type: String, nullable: true, description: 'the dependency the consumer waits for', example: null }) waitingFor?: string | null;
