@@ -16,6 +16,7 @@ import {
   DeadLetterRecord,
   deadLetterId,
   failedAtOf,
+  DEFAULT_CONSOLE_URL,
   fetchConsoleActions,
   formatDeadLetterList,
   listDeadLetters,
@@ -26,8 +27,6 @@ import { deadLetterTopic } from '@lib/events';
 import { loadDotEnv, toolKafkaConnection } from '@lib/infra';
 import { KafkaConnectionOptions } from '@lib/kafka';
 import { parseDlqArgs, USAGE } from './dlq/cli-args';
-
-const DEFAULT_CONSOLE_URL = 'http://localhost:3000';
 
 /** KAFKA_BROKERS and the TLS/SASL settings, validated as the apps validate them. */
 function connection(): KafkaConnectionOptions {

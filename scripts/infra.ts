@@ -2,7 +2,22 @@
  * npm run infra:up | infra:down | infra:status | infra:fetch
  * (ts-node scripts/infra.ts <command>). Exits non-zero with one clear line on failure.
  */
-import { DEFAULT_SECURE_PORT, ensureDatabases, fetchKafka, infraDown, infraStatus, infraUp, kafkaVersion, localBootstrap, parseClusterSize, parseCommandLine, preflight, startSecureBroker, stopBroker } from '@lib/infra';
+import {
+  AppBacklog,
+  DEFAULT_SECURE_PORT,
+  ensureDatabases,
+  fetchKafka,
+  infraDown,
+  infraStatus,
+  infraUp,
+  kafkaVersion,
+  localBootstrap,
+  parseClusterSize,
+  parseCommandLine,
+  preflight,
+  startSecureBroker,
+  stopBroker,
+} from '@lib/infra';
 import * as path from 'node:path';
 
 const USAGE = `usage:
@@ -12,15 +27,19 @@ const USAGE = `usage:
                                       SCRAM-SHA-512 and per-app ACLs on localhost:KAFKA_SECURE_PORT (default 9192);
                                       writes .local/kafka/secure/secure/<app>.env and <principal>.properties
   npm run infra:down                  stop the local Kafka broker(s); PostgreSQL is left running
-  npm run infra:status                what runs and what is missing (exit 0 only when all is up)
+  npm run infra:status [-- --json]    what runs and what is missing (exit 0 only when all is up), and per app
+                                      its consumer lag, dead letters waiting and outbox backlog
   npm run infra:fetch                 only download the Kafka jars
 
 environment: KAFKA_VERSION (default ${kafkaVersion({})}; e.g. 3.9.1), KAFKA_CLUSTER_SIZE (same as --brokers),
 KAFKA_BROKERS with KAFKA_SSL*/KAFKA_SASL_* (as the apps), KAFKA_PORT, KAFKA_TOPIC_PARTITIONS, KAFKA_DLQ_RETENTION_MS (default -1, unlimited),
-KAFKA_EVENT_RETENTION_MS, INFRA_MODE, *_DATABASE_URL — from the environment or .env (see docs/infrastructure.md)`;
+KAFKA_EVENT_RETENTION_MS, INFRA_MODE, *_DATABASE_URL, CONSOLE_URL (status: which dead letters the console handled) — from the environment or .env (see docs/infrastructure.md)`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine({ usage: USAGE, allowPositionals: true, options: { brokers: { type: 'string' }, secure: { type: 'boolean' } } }, argv);
+  const { values, positionals } = parseCommandLine(
+    { usage: USAGE, allowPositionals: true, options: { brokers: { type: 'string' }, secure: { type: 'boolean' }, json: { type: 'boolean' } } },
+    argv,
+  );
   const cmd = positionals[0];
   switch (cmd) {
     case 'up': {
@@ -59,6 +78,11 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status': {
       const s = await infraStatus();
+      const healthy = s.kafkaReady && s.missingTopics.length === 0 && s.postgres.every((p) => p.exists);
+      if (values.json) {
+        console.log(JSON.stringify({ ...s, healthy }, null, 2));
+        return healthy ? 0 : 3;
+      }
       console.log(`kafka: infra:up starts version ${s.kafkaVersion}, jars ${s.jarsFetched ? 'fetched' : 'not fetched (npm run infra:fetch)'}`);
       if (s.local) {
         const kind = s.local.nodes === 1 ? 'single broker' : `${s.local.nodes}-node cluster, ${s.local.running} running`;
@@ -79,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
       for (const p of s.postgres) {
         console.log(`postgres: ${p.url} ${!p.reachable ? 'server NOT reachable' : p.exists ? 'ok' : 'database missing'}`);
       }
-      const healthy = s.kafkaReady && s.missingTopics.length === 0 && s.postgres.every((p) => p.exists);
+      for (const a of s.apps) console.log(appBacklogLine(a));
       console.log(healthy ? 'infra: up' : 'infra: not (fully) up; run npm run infra:up');
       return healthy ? 0 : 3;
     }
@@ -87,6 +111,27 @@ async function main(argv: string[]): Promise<number> {
       console.error(USAGE);
       return 2;
   }
+}
+
+/** `order: consumer lag 3 (payment.completed 3) · dead letters waiting 1 (2 in order.dlq, 1 handled) · outbox 0 pending, 0 parked`. */
+function appBacklogLine(a: AppBacklog): string {
+  const lagTopics = a.consumerLag && Object.entries(a.consumerLag);
+  const lag = !lagTopics
+    ? 'consumer lag unknown'
+    : lagTopics.length === 0
+      ? 'consumer lag 0 (no committed offsets yet)'
+      : `consumer lag ${lagTopics.reduce((n, [, v]) => n + v, 0)} (${lagTopics.map(([t, v]) => `${t} ${v}`).join(', ')})`;
+  const d = a.deadLetters;
+  const dlq = !d
+    ? 'dead letters unknown'
+    : `dead letters waiting ${d.waiting} (${d.inTopic} in ${a.app}.dlq, ${d.handled === null ? 'handled unknown: console not reachable' : `${d.handled} handled in the console`})`;
+  const outbox = a.outbox
+    ? `outbox ${a.outbox.pending} pending, ${a.outbox.parked} parked`
+    : a.errors.some((e) => e.startsWith('outbox'))
+      ? 'outbox unknown'
+      : 'no outbox';
+  const problems = a.errors.length > 0 ? `\n${a.app}:   ${a.errors.join('\n' + a.app + ':   ')}` : '';
+  return `${a.app}: ${lag} · ${dlq} · ${outbox}${problems}`;
 }
 
 main(process.argv.slice(2)).then(

@@ -7,13 +7,19 @@
  * builds newer than their sources), starts them (each runs its migrations),
  * waits until each is ready, prints their URLs, and stops them cleanly on
  * Ctrl-C. The broker keeps running (`npm run infra:down`). Progress is printed
- * at least every 5 s while anything slow runs. Without ADMIN_TOKEN it
+ * at least every 5 s while anything slow runs (a line every 2.5 s). Without ADMIN_TOKEN it
  * generates one for the apps' admin endpoints and hands it to the console too;
  * without CONSOLE_ADMIN_TOKEN it generates the console's sign-in token and
  * prints it.
  */
-import { Apps } from '@lib/events';
-import { AppProcess, BuildTarget, DEFAULT_PORTS, buildApp, buildIsFresh, distBundle, infraUp, NodeProcess, parseCommandLine, preflight } from '@lib/infra';
+// Only what the preflight needs is loaded before it runs (no Kafka client, no Nest, no builders), so
+// that a missing Java or a taken port is reported a moment after `npm start`; the rest is loaded after it.
+import { Apps } from '@lib/events/topics';
+import { DEFAULT_PORTS } from '@lib/infra/config';
+import { parseCommandLine } from '@lib/infra/cli';
+import { preflight } from '@lib/infra/preflight';
+import { PROGRESS_INTERVAL_MS } from '@lib/infra/util';
+import type { BuildTarget, NodeProcess } from '@lib/infra';
 import { randomBytes } from 'node:crypto';
 
 const USAGE = `usage: npm start [-- --rebuild]
@@ -35,11 +41,15 @@ const prefixed = (name: BuildTarget) => (line: string) => say(`${COLORS[name]}${
 interface Service {
   name: BuildTarget;
   url: string;
+  /** What the readiness wait reports: an app's `/health` (everything, with reasons), the console's `/health/ready` (it has no `/health`). */
+  healthPath: string;
   proc: NodeProcess;
 }
 
+type Infra = typeof import('@lib/infra');
+
 /** The ops console as a process: its bundle, its port, ready once its /health/ready answers 200. */
-function consoleService(env: Record<string, string>): Service {
+function consoleService({ NodeProcess, distBundle }: Infra, env: Record<string, string>): Service {
   const url = `http://localhost:${process.env.CONSOLE_PORT ?? '3000'}`;
   const proc = new NodeProcess({
     name: 'console',
@@ -57,11 +67,9 @@ function consoleService(env: Record<string, string>): Service {
       what: `console ready on ${url}`,
     },
   });
-  return { name: 'console', url, proc };
+  return { name: 'console', url, healthPath: '/health/ready', proc };
 }
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
-/** Longest silence while something slow runs. */
-const PROGRESS_EVERY_MS = 5000;
 
 async function main(): Promise<number> {
   const { values } = parseCommandLine({ usage: USAGE, options: { rebuild: { type: 'boolean' } } });
@@ -75,6 +83,8 @@ async function main(): Promise<number> {
     return 1;
   }
   say(`[preflight] ok: ${check.notes.join(', ')} (${check.elapsedMs} ms)`);
+  const infraModule: Infra = await import('@lib/infra');
+  const { AppProcess, buildApp, buildIsFresh, infraUp } = infraModule;
 
   const infraStarted = Date.now();
   const infra = await infraUp({ log: (line: string) => say(`[infra] ${line}`) });
@@ -92,7 +102,7 @@ async function main(): Promise<number> {
       continue;
     }
     const t = Date.now();
-    const ticker = setInterval(() => say(`[build] ${app}: nest build … ${seconds(t)}`), PROGRESS_EVERY_MS);
+    const ticker = setInterval(() => say(`[build] ${app}: nest build … ${seconds(t)}`), PROGRESS_INTERVAL_MS);
     try {
       await buildApp(app);
     } finally {
@@ -108,10 +118,10 @@ async function main(): Promise<number> {
   const env = { ADMIN_TOKEN: adminToken };
   const apps: Service[] = Apps.map((app) => {
     const proc = new AppProcess({ app, port: appPorts[app], env, keepLines: false, onLine: prefixed(app) });
-    return { name: app, url: proc.url, proc };
+    return { name: app, url: proc.url, healthPath: '/health', proc };
   });
   const consoleToken = process.env.CONSOLE_ADMIN_TOKEN?.trim() || randomBytes(18).toString('base64url');
-  const opsConsole = consoleService({ ...env, CONSOLE_ADMIN_TOKEN: consoleToken });
+  const opsConsole = consoleService(infraModule, { ...env, CONSOLE_ADMIN_TOKEN: consoleToken });
   const running = [...apps, opsConsole];
   for (const r of running) r.proc.spawn();
 
@@ -142,11 +152,13 @@ async function main(): Promise<number> {
   const ready = new Set<BuildTarget>();
   const ticker = setInterval(() => {
     for (const r of running.filter((x) => !ready.has(x.name))) {
-      fetch(`${r.url}/health`, { signal: AbortSignal.timeout(2000) })
-        .then(async (res) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health answers ${res.status} ${(await res.text()).slice(0, 200)}`))
-        .catch((e: Error) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): /health does not answer yet (${e.message})`));
+      fetch(`${r.url}${r.healthPath}`, { signal: AbortSignal.timeout(1500) }) // answered (or given up) before the next tick
+        .then(async (res) =>
+          say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): ${r.healthPath} answers ${res.status} ${(await res.text()).slice(0, 200)}`),
+        )
+        .catch((e: Error) => say(`[start] waiting for ${r.name} (${seconds(waitStarted)}): ${r.healthPath} does not answer yet (${e.message})`));
     }
-  }, PROGRESS_EVERY_MS);
+  }, PROGRESS_INTERVAL_MS);
   try {
     await Promise.all(
       running.map(async (r) => {

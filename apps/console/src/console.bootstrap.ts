@@ -1,9 +1,9 @@
 import { ContextLogger } from '@lib/logging';
-import { InvalidConfigError, runMigrationsExclusively, validateEnv } from '@lib/service';
+import { describeCommonHttp, InvalidConfigError, runMigrationsExclusively, serveOpenApiDocument, validateEnv } from '@lib/service';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -44,13 +44,12 @@ export async function bootstrapConsole(options: { env?: ConsoleEnv; port?: numbe
   logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
   await app.get(DeadLetterIngester).start();
   app.get(Sampler).start();
-  const document = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('ops console')
     .setDescription('JSON API of the ops console; the pages are at /. Changes need Authorization: Bearer <CONSOLE_ADMIN_TOKEN>.')
     .setVersion('1')
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, document), { jsonDocumentUrl: 'docs/openapi.json' });
+    .addBearerAuth();
+  serveOpenApiDocument(app, builder, (d) => describeCommonHttp(d, { correlationId: false, databaseUnavailable: () => false }));
   await app.listen(options.port ?? env.CONSOLE_PORT);
   const url = `http://localhost:${(app.getHttpServer().address() as AddressInfo).port}`;
   logger.log(`console is up on ${url}`);

@@ -17,6 +17,9 @@ export interface DeadLetterAction {
 /** A dead letter is waiting until an operator replayed or discarded it. */
 export type DeadLetterState = 'waiting' | DeadLetterActionKind;
 
+/** Where the tools look for the ops console when CONSOLE_URL is not set. */
+export const DEFAULT_CONSOLE_URL = 'http://localhost:3000';
+
 /** The console's HTTP path listing the recorded actions (read-only, no token): `?app=<app>` narrows it to one dead-letter topic. */
 export const CONSOLE_ACTIONS_PATH = '/api/dead-letters/actions';
 

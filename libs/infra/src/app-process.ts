@@ -3,11 +3,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DEFAULT_PORTS } from './config';
 import { REPO_ROOT } from './paths';
 import { NodeProcess } from './node-process';
 
-/** The HTTP ports the apps listen on by default (architecture: services table). */
-export const DEFAULT_PORTS: Record<AppName, number> = { order: 3001, payment: 3002, notification: 3003 };
+/** The HTTP ports the apps listen on by default (architecture: services table); kept in ./config, which the preflight loads. */
+export { DEFAULT_PORTS };
 
 /** What `nest build` builds: the three apps and the ops console. */
 export type BuildTarget = AppName | 'console';

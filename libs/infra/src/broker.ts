@@ -7,7 +7,7 @@ import { topicPartitions } from './config';
 import { sharedBrokerSettings } from './broker-settings';
 import { kafkaToolsClasspath, assertJava } from './kafka-dist';
 import { KAFKA_DIR, REPO_ROOT, brokerPaths } from './paths';
-import { InfraError, Logger, consoleLogger, isPidAlive, isPortOpen, processCmdline, readPid, sleep, withFileLock } from './util';
+import { InfraError, Logger, consoleLogger, isPidAlive, isPortOpen, processCmdline, readPid, sleep, withFileLock, withProgress } from './util';
 import { isKafka4, kafkaVersion } from './versions';
 
 export const MAIN_BROKER = 'main';
@@ -370,16 +370,18 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Broker
       return info(running, true, runningVersion(running) ?? version);
     }
     log(`kafka: starting broker "${name}" (Kafka ${version}) on ${bootstrap} (log: ${path.relative(REPO_ROOT, p.logFile)})`);
-    const clusterId = formattedClusterId(p.dataDir) ?? randomClusterId();
-    const pid = await launchNode(node, { clusterId, fresh: opts.fresh, log });
-    const deadline = Date.now() + timeoutMs;
-    await waitForPort(node, pid, deadline);
-    try {
-      await waitForKafka(conn, { timeoutMs: Math.max(deadline - Date.now(), 10_000) });
-    } catch (e) {
-      throw new InfraError(`${(e as Error).message}; see ${p.logFile}`);
-    }
-    return info(pid, false);
+    return withProgress(log, `kafka: broker "${name}" starting`, async () => {
+      const clusterId = formattedClusterId(p.dataDir) ?? randomClusterId();
+      const pid = await launchNode(node, { clusterId, fresh: opts.fresh, log });
+      const deadline = Date.now() + timeoutMs;
+      await waitForPort(node, pid, deadline);
+      try {
+        await waitForKafka(conn, { timeoutMs: Math.max(deadline - Date.now(), 10_000) });
+      } catch (e) {
+        throw new InfraError(`${(e as Error).message}; see ${p.logFile}`);
+      }
+      return info(pid, false);
+    });
   });
 }
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { InfraError } from './util';
 import type { KafkaConnectionOptions } from '@lib/kafka/kafka-config';
 import { KafkaClientEnv, kafkaClientSettings } from '@lib/service/config/kafka-client-env';
 import { validateEnv } from '@lib/service/config/validate-env';
@@ -146,4 +147,30 @@ export function isLocalMainBroker(brokers: string[], env: NodeJS.ProcessEnv = pr
 /** Loads `.env` from the current directory when there is one; variables already set win. */
 export function loadDotEnv(file = '.env'): void {
   if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/** HTTP ports of the apps when `<APP>_PORT` is not set. */
+export const DEFAULT_PORTS = { order: 3001, payment: 3002, notification: 3003 } as const;
+
+export interface ParsedDbUrl {
+  database: string;
+  host: string;
+  port: number;
+  /** Same server, user and password, but the `postgres` maintenance database. */
+  adminUrl: string;
+}
+
+export function parseDatabaseUrl(url: string): ParsedDbUrl {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new InfraError(`not a valid database URL: ${url}`);
+  }
+  if (!/^postgres(ql)?:$/.test(u.protocol)) throw new InfraError(`not a postgres:// URL: ${url}`);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) throw new InfraError(`database URL names no database: ${url}`);
+  const admin = new URL(u.toString());
+  admin.pathname = '/postgres';
+  return { database, host: u.hostname || '127.0.0.1', port: Number(u.port || 5432), adminUrl: admin.toString() };
 }

@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import { ALL_TOPICS, DEAD_LETTER_TOPICS, EVENT_TOPICS } from '@lib/events/topics';
 import { countBrokers, ensureTopics, listTopics, reconcileTopicConfigs, waitForKafka } from '@lib/kafka/admin';
 import { MAIN_BROKER, brokerPid, brokerPorts, knownBrokers, runningVersion, startBroker, stopBroker } from './broker';
+import { DEFAULT_CONSOLE_URL } from '@lib/dead-letters/console-state';
+import { AppBacklog, appBacklogs } from './app-backlog';
 import { replicationFor, topicConfigsFor } from './broker-settings';
 import { MAIN_CLUSTER, clusterLogs, localActiveController, runningClusterNodes, startCluster } from './cluster';
 import {
@@ -276,6 +278,8 @@ export interface InfraStatus {
   localBrokers: { name: string; pid?: number; port?: number; version?: string; running: boolean }[];
   missingTopics: string[];
   postgres: { url: string; reachable: boolean; exists: boolean }[];
+  /** Per app: consumer lag, dead letters waiting, outbox backlog. */
+  apps: AppBacklog[];
 }
 
 /** What runs and what is missing; never starts or changes anything. */
@@ -302,6 +306,13 @@ export async function infraStatus(): Promise<InfraStatus> {
     const exists = reachable ? await databaseExists(url).catch(() => false) : false;
     postgres.push({ url: redact(url), reachable, exists });
   }
-  return { kafkaVersion: kafkaVersion(), jarsFetched: isKafkaFetched(), brokers, kafkaReady, clusterBrokers, local, localBrokers, missingTopics, postgres };
+  const urls = databaseUrls();
+  const apps = await appBacklogs({
+    kafka: infraKafkaConnection(brokers),
+    databaseUrls: { order: urls.ORDER_DATABASE_URL, payment: urls.PAYMENT_DATABASE_URL, notification: urls.NOTIFICATION_DATABASE_URL },
+    consoleUrl: process.env.CONSOLE_URL?.trim() || DEFAULT_CONSOLE_URL,
+  });
+  return { kafkaVersion: kafkaVersion(), jarsFetched: isKafkaFetched(), brokers, kafkaReady, clusterBrokers, local, localBrokers, missingTopics, postgres, apps };
 }
 export * from './preflight';
+export * from './app-backlog';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KAFKA_DIR, kafkaLibsDir } from './paths';
-import { InfraError, Logger, commandExists, consoleLogger, withFileLock } from './util';
+import { InfraError, Logger, PROGRESS_INTERVAL_MS, commandExists, consoleLogger, withFileLock } from './util';
 import { DEFAULT_KAFKA_VERSION, KAFKA_SCALA_VERSION, LOG4J2_SLF4J_BINDING, MAVEN_DEPENDENCY_PLUGIN, isKafka4, kafkaVersion } from './versions';
 
 /** Written last into the libs folder: its presence means the download is complete. */
@@ -106,7 +106,7 @@ function run(cmd: string, args: string[], cwd: string, onLine?: (line: string) =
 }
 
 /** How often a Kafka download reports its progress. */
-export const FETCH_PROGRESS_INTERVAL_MS = 5000;
+export const FETCH_PROGRESS_INTERVAL_MS = PROGRESS_INTERVAL_MS;
 
 /**
  * Downloads the jars of a Kafka version (default: KAFKA_VERSION, else the
@@ -194,7 +194,7 @@ export interface FetchKafkaOptions {
   into?: string;
   /** Maven's local repository (default ~/.m2/repository): an empty one downloads everything. */
   mavenRepoLocal?: string;
-  /** How often a progress line is logged while Maven runs (default 5 s). */
+  /** How often a progress line is logged while Maven runs (default PROGRESS_INTERVAL_MS, 2.5 s). */
   progressIntervalMs?: number;
 }
 

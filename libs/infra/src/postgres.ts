@@ -1,32 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { Client } from 'pg';
-import { DatabaseUrlVar, databaseUrls, migrationDatabaseUrl } from './config';
+import { DatabaseUrlVar, databaseUrls, migrationDatabaseUrl, parseDatabaseUrl } from './config';
 import { adminUrlFor, ensureAppRoles } from './database-roles';
 import { InfraError, Logger, commandExists, consoleLogger, isPortOpen, sleep } from './util';
 
-interface ParsedDbUrl {
-  database: string;
-  host: string;
-  port: number;
-  /** Same server, user and password, but the `postgres` maintenance database. */
-  adminUrl: string;
-}
-
-export function parseDatabaseUrl(url: string): ParsedDbUrl {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new InfraError(`not a valid database URL: ${url}`);
-  }
-  if (!/^postgres(ql)?:$/.test(u.protocol)) throw new InfraError(`not a postgres:// URL: ${url}`);
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (!database) throw new InfraError(`database URL names no database: ${url}`);
-  const admin = new URL(u.toString());
-  admin.pathname = '/postgres';
-  return { database, host: u.hostname || '127.0.0.1', port: Number(u.port || 5432), adminUrl: admin.toString() };
-}
+// Re-exported: it lives in ./config so that the preflight can use it without loading pg.
+export { parseDatabaseUrl } from './config';
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;

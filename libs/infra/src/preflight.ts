@@ -1,13 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { waitForKafka } from '@lib/kafka/admin';
-import { MAIN_BROKER, brokerPid, brokerPorts } from './broker';
-import { databaseUrls, infraKafkaConnection, isLocalMainBroker, kafkaBrokers, mainPort } from './config';
+import { databaseUrls, infraKafkaConnection, isLocalMainBroker, kafkaBrokers, mainPort, parseDatabaseUrl } from './config';
 import { dockerRequested } from './docker';
 import { isKafkaFetched } from './kafka-dist';
-import { REPO_ROOT } from './paths';
-import { parseDatabaseUrl } from './postgres';
-import { commandExists, isPortOpen } from './util';
+import { REPO_ROOT, brokerPaths } from './paths';
+import { commandExists, isPortOpen, readPid } from './util';
 import { kafkaVersion } from './versions';
 
 /** One thing that stops the start, with what fixes it. */
@@ -32,16 +29,20 @@ export interface PreflightResult {
 }
 
 const MIN_NODE = [20, 19];
+/** The broker infra:up starts (`MAIN_BROKER` of ./broker, not imported: see mainBrokerRunsOn). */
+const MAIN_BROKER_NAME = 'main';
 const MIN_JAVA = 17;
 /** The jars (~120 MB) plus room for the broker's data and the builds. */
 const MIN_FREE_MB = 1024;
 const DOCKER = 'or Docker: INFRA_MODE=docker npm start (Kafka and PostgreSQL from docker-compose.kafka.yml)';
 
-/** Major version of the `java` on PATH, or undefined when there is none. */
-export function javaMajorVersion(): number | undefined {
+/** Major version of the `java` on PATH, or undefined when there is none. Asynchronous: the JVM takes a moment to answer, and the other checks run meanwhile. */
+export async function javaMajorVersion(): Promise<number | undefined> {
   if (!commandExists('java')) return undefined;
-  const r = spawnSync('java', ['-version'], { encoding: 'utf8', timeout: 10_000 });
-  const m = /version "(\d+)(?:\.(\d+))?/.exec(`${r.stderr}${r.stdout}`);
+  const output = await new Promise<string>((resolve) => {
+    execFile('java', ['-version'], { encoding: 'utf8', timeout: 10_000 }, (_error, stdout, stderr) => resolve(`${stderr}${stdout}`));
+  });
+  const m = /version "(\d+)(?:\.(\d+))?/.exec(output);
   if (!m) return undefined;
   const major = Number(m[1]);
   return major === 1 ? Number(m[2]) : major; // "1.8.0" is Java 8
@@ -60,11 +61,20 @@ function startablePostgresPorts(): number[] {
 async function kafkaAnswers(brokers: string[]): Promise<boolean> {
   const connection = infraKafkaConnection(brokers, 'preflight'); // bad settings: an error naming the variable, not "Kafka not answering"
   try {
-    await waitForKafka(connection, { timeoutMs: 2000 });
+    const { waitForKafka } = await import('@lib/kafka/admin'); // loaded only when a port is taken: kafkajs is slow to load
+    // A program that is not Kafka may never answer a Kafka request: one short attempt, not kafkajs's 30 s.
+    await waitForKafka({ ...connection, connectionTimeout: 1000, requestTimeout: 1500 }, { timeoutMs: 1500 });
     return true;
   } catch {
     return false;
   }
+}
+
+/** Whether infra:up's own broker runs on `port`; the broker module (and kafkajs with it) is loaded only when it has a pid file. */
+async function mainBrokerRunsOn(port: number): Promise<boolean> {
+  if (readPid(brokerPaths(MAIN_BROKER_NAME).pidFile) === undefined) return false;
+  const { brokerPid, brokerPorts } = await import('./broker');
+  return brokerPid(MAIN_BROKER_NAME) !== undefined && brokerPorts(MAIN_BROKER_NAME)?.port === port;
 }
 
 /**
@@ -93,8 +103,7 @@ export async function preflight(opts: PreflightOptions = {}): Promise<PreflightR
   const port = mainPort(env);
   const docker = dockerRequested(env);
   const local = isLocalMainBroker(brokers, env) && !docker;
-  const ourBrokerPid = brokerPid(MAIN_BROKER);
-  const ourBrokerRuns = ourBrokerPid !== undefined && brokerPorts(MAIN_BROKER)?.port === port;
+  const ourBrokerRuns = await mainBrokerRunsOn(port);
 
   if (docker) {
     if (!commandExists('docker')) {
@@ -105,6 +114,8 @@ export async function preflight(opts: PreflightOptions = {}): Promise<PreflightR
     }
   } else if (local && !ourBrokerRuns) {
     const portTaken = await isPortOpen(port);
+    // Asked while the taken port is probed for a Kafka (up to 1.5 s); unused when one answers there.
+    const java = javaMajorVersion();
     if (portTaken && (await kafkaAnswers(brokers))) {
       notes.push(`a Kafka not started here answers on localhost:${port}; it will be used`);
     } else {
@@ -115,18 +126,18 @@ export async function preflight(opts: PreflightOptions = {}): Promise<PreflightR
           `port ${p} (${p === port ? 'Kafka client' : 'Kafka controller'}) is taken by another program, not a Kafka — see it with: ss -ltnp 'sport = :${p}' (Debian/Ubuntu) · lsof -nP -iTCP:${p} -sTCP:LISTEN (macOS); stop it, or set KAFKA_PORT and KAFKA_BROKERS in .env to a free port`,
         );
       }
-      const java = javaMajorVersion();
-      if (java === undefined) {
+      const javaMajor = await java;
+      if (javaMajor === undefined) {
         problem(
           'java',
           `Java not found on PATH (Kafka needs Java ${MIN_JAVA}+) — Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless · macOS: brew install openjdk@17 · ${DOCKER}`,
         );
-      } else if (java < MIN_JAVA) {
+      } else if (javaMajor < MIN_JAVA) {
         problem(
           'java',
-          `Java ${java} found, Kafka needs ${MIN_JAVA}+ — Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless · macOS: brew install openjdk@17 · ${DOCKER}`,
+          `Java ${javaMajor} found, Kafka needs ${MIN_JAVA}+ — Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless · macOS: brew install openjdk@17 · ${DOCKER}`,
         );
-      } else notes.push(`Java ${java}`);
+      } else notes.push(`Java ${javaMajor}`);
       if (!isKafkaFetched(kafkaVersion(env))) {
         if (!commandExists('mvn')) {
           problem(

@@ -13,6 +13,24 @@ export class InfraError extends Error {
   override name = 'InfraError';
 }
 
+/**
+ * How often a long step (Kafka download, broker start, builds, readiness wait)
+ * prints a progress line: well below the promised "at least every 5 s", so
+ * that a busy machine delaying a timer or a line does not break the promise.
+ */
+export const PROGRESS_INTERVAL_MS = 2500;
+
+/** Runs `step`, logging `<what> … <elapsed>` every PROGRESS_INTERVAL_MS until it settles. */
+export async function withProgress<T>(log: Logger, what: string, step: () => Promise<T>, intervalMs = PROGRESS_INTERVAL_MS): Promise<T> {
+  const started = Date.now();
+  const ticker = setInterval(() => log(`${what} … ${((Date.now() - started) / 1000).toFixed(1)} s`), intervalMs);
+  try {
+    return await step();
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

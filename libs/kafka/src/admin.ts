@@ -266,3 +266,10 @@ export async function reconcileTopicConfigs(conn: KafkaConnectionOptions, wanted
 export async function countBrokers(conn: KafkaConnectionOptions): Promise<number> {
   return withAdmin(quietConfig(conn), async (admin) => (await admin.describeCluster()).brokers.length);
 }
+
+/** First (low) and next (high) offset of every partition of `topic`: the records it holds are [low, high). */
+export async function topicOffsetRanges(conn: KafkaConnectionOptions, topic: string): Promise<{ partition: number; low: number; high: number }[]> {
+  return withAdmin(quietConfig(conn), async (admin) =>
+    (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) })),
+  );
+}

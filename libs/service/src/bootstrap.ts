@@ -3,7 +3,7 @@ import { ContextLogger } from '@lib/logging';
 import { httpTracingMiddleware, initTracing, tracesUrl } from '@lib/tracing';
 import { ArgumentMetadata, BadRequestException, INestApplication, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { CommonEnv } from './config/common-env';
 import { InvalidConfigError, validateEnv } from './config/validate-env';
 import { correlationMiddleware } from './http/correlation';
+import { describeCommonHttp, serveOpenApiDocument } from './http/openapi';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { migrateSchema } from './database';
@@ -109,14 +110,20 @@ function joinInBackground(app: INestApplication, transport: KafkaEventsTransport
   } else void attempt(0);
 }
 
+/** Paths that answer without the database, so never with its 503. */
+const WITHOUT_DATABASE = ['/metrics', '/health/live', '/admin/consumer'];
+
 /** OpenAPI of the app's HTTP API: the page at `/docs`, the document at `/docs/openapi.json`. */
 function serveOpenApi(app: INestApplication, name: string): void {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle(`${name} service`)
-    .setDescription(`HTTP API of the ${name} app. Events it publishes and consumes: docs/asyncapi.yaml and docs/services/${name}.md.`)
+    .setDescription(
+      `HTTP API of the ${name} app. Every answer carries X-Correlation-Id (the request's, or a fresh one); errors have the ErrorResponse body. ` +
+        `Events it publishes and consumes: docs/asyncapi.yaml and docs/services/${name}.md.`,
+    )
     .setVersion('1')
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'docs/openapi.json' });
+    .addBearerAuth();
+  serveOpenApiDocument(app, builder, (document) => describeCommonHttp(document, { correlationId: true, databaseUnavailable: (path) => !WITHOUT_DATABASE.includes(path) }));
 }
 
 /**

@@ -8,6 +8,8 @@ export * from './service.module';
 export * from './bootstrap';
 export * from './health/health.controller';
 export * from './http/correlation';
+export * from './http/openapi';
 export * from './metrics/service-metrics';
 export * from './admin/admin-token.guard';
 export * from './admin/admin.controller';
+export * from './admin/admin.responses';

@@ -16,6 +16,7 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { DeadLetterActions } from '../dead-letters/dead-letter-actions';
 import { DeadLetterQuery, DeadLetterStore } from '../dead-letters/dead-letter-store';
@@ -69,6 +70,7 @@ function noteOf(body: unknown): string | null {
  * The console's pages (server-rendered HTML) and the form posts behind their
  * buttons. Every change needs the console token ({@link ConsoleTokenGuard}).
  */
+@ApiExcludeController() // HTML pages and their form posts; the JSON API (ApiController) is what the OpenAPI document describes
 @Controller()
 export class ConsoleController {
   constructor(

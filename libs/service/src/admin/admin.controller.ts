@@ -2,6 +2,8 @@ import { KafkaEventsTransport } from '@lib/messaging';
 import { OutboxRelay } from '@lib/outbox';
 import { Controller, Get, HttpCode, Inject, NotFoundException, Optional, Param, ParseIntPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../http/openapi';
+import { ConsumerStatusResponse, OutboxStatusResponse, ParkedRowsResponse, ReleasedResponse } from './admin.responses';
 import { DataSource } from 'typeorm';
 import { SERVICE_DEFINITION, ServiceDefinition } from '../service-definition';
 import { AdminTokenGuard } from './admin-token.guard';
@@ -28,7 +30,7 @@ const MAX_PARKED = 200;
  */
 @ApiTags('admin')
 @ApiBearerAuth()
-@ApiResponse({ status: 401, description: 'ADMIN_TOKEN is set and the request does not carry it (or a change is asked with no ADMIN_TOKEN set)' })
+@ApiErrors([401, 'ADMIN_TOKEN is set and the request does not carry it (or a change is asked with no ADMIN_TOKEN set)'])
 @UseGuards(AdminTokenGuard)
 @Controller('admin')
 export class AdminController {
@@ -43,6 +45,7 @@ export class AdminController {
   @ApiOperation({
     summary: "The outbox: events not yet published (pending), parked ones, the oldest pending one's age; `enabled: false` for an app without an outbox",
   })
+  @ApiResponse({ status: 200, type: OutboxStatusResponse })
   async outbox() {
     if (!this.relay) return { app: this.definition.app, enabled: false, pending: 0, parked: 0, oldestPendingAgeSeconds: 0, relay: null };
     const backlog = await this.relay.backlog();
@@ -51,7 +54,14 @@ export class AdminController {
 
   @Get('outbox/parked')
   @ApiOperation({ summary: 'Parked outbox rows (publishing failed OUTBOX_MAX_ATTEMPTS times), oldest first' })
-  @ApiQuery({ name: 'limit', required: false, description: `at most this many rows (default 50, at most ${MAX_PARKED})` })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    description: `at most this many rows (default 50, at most ${MAX_PARKED})`,
+    schema: { type: 'integer', example: 50 },
+  })
+  @ApiResponse({ status: 200, type: ParkedRowsResponse })
+  @ApiErrors([400, 'limit is not a whole number'])
   async parked(@Query('limit', new ParseIntPipe({ optional: true })) limit?: number) {
     if (!this.relay) return { items: [] };
     const n = Math.min(Math.max(limit ?? 50, 1), MAX_PARKED);
@@ -81,7 +91,8 @@ export class AdminController {
     summary:
       'Releases a parked row: the relay publishes it again with fresh attempts. It goes out after events of the same key written since it was parked (an operator decision).',
   })
-  @ApiResponse({ status: 404, description: 'no parked row with that id' })
+  @ApiResponse({ status: 200, type: ReleasedResponse })
+  @ApiErrors([400, 'the id is not a whole number'], [404, 'no parked row with that id (or the app has no outbox)'])
   async release(@Param('id', ParseIntPipe) id: number) {
     if (!this.relay) throw new NotFoundException(`${this.definition.app} has no outbox`);
     const [rows] = await this.dataSource.query<[{ id: string }[], number]>(
@@ -95,6 +106,7 @@ export class AdminController {
 
   @Get('consumer')
   @ApiOperation({ summary: "The app's consumer: its group, topics, state, what it waits for and its outcome counts since start" })
+  @ApiResponse({ status: 200, type: ConsumerStatusResponse })
   consumer() {
     if (!this.transport) return { group: this.definition.app, topics: [], state: 'idle' };
     return { group: this.definition.app, topics: this.transport.topics(), ...this.transport.stats() };

@@ -2,6 +2,7 @@ import { clientRefusedReason, KafkaProbe } from '@lib/kafka';
 import { KafkaEventsTransport } from '@lib/messaging';
 import { OutboxRelay } from '@lib/outbox';
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { CommonEnv } from '../config/common-env';
 import { SERVICE_DEFINITION, SERVICE_ENV, ServiceDefinition } from '../service-definition';
@@ -28,6 +29,7 @@ const CHECK_TIMEOUT_MS = 3000;
  *   CONSUMER_STUCK_PARTITION_SECONDS — named), outbox (oldest pending row within
  *   OUTBOX_MAX_PENDING_AGE_SECONDS, no parked rows). 503 when any is down.
  */
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -43,6 +45,7 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: down (503) only when the consumer crashed and could not be restarted' })
   @HealthCheck()
   live() {
     return this.health.check(this.consumes() ? [() => this.consumerAliveCheck()] : []);
@@ -57,12 +60,14 @@ export class HealthController {
   }
 
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the database answers and the app is not shutting down' })
   @HealthCheck()
   ready() {
     return this.health.check([() => this.databaseCheck(), () => this.acceptingCheck()]);
   }
 
   @Get()
+  @ApiOperation({ summary: 'Everything, with the reason of each failure: database, Kafka, consumer, outbox' })
   @HealthCheck()
   details() {
     return this.health.check([
