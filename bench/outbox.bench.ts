@@ -130,7 +130,12 @@ async function main(): Promise<void> {
   const loadAtStart = os.loadavg()[0];
   await infraUp({ log: () => undefined });
   const db = await createTestDatabase('bench_outbox');
-  const migrations = new DataSource({ type: 'postgres', url: db.url, migrations: [CreateOutbox1732250000000, OutboxRelayLease1732250000002], migrationsRun: true });
+  const migrations = new DataSource({
+    type: 'postgres',
+    url: db.url,
+    migrations: [CreateOutbox1732250000000, OutboxRelayLease1732250000002],
+    migrationsRun: true,
+  });
   await migrations.initialize();
   await migrations.destroy();
   const pool = new Pool({ connectionString: db.url, max: WRITER_CONNECTIONS });

@@ -73,7 +73,13 @@ interface Notification {
 const BASKETS: { label: string; items: Item[] }[] = [
   { label: '2 × coffee beans', items: [{ sku: 'COFFEE-1KG', quantity: 2, unitPrice: 1250 }] },
   { label: '1 × laptop', items: [{ sku: 'LAPTOP-15', quantity: 1, unitPrice: 129_900 }] },
-  { label: '3 × paperback, 1 × lamp', items: [{ sku: 'BOOK-PB', quantity: 3, unitPrice: 1999 }, { sku: 'LAMP-DESK', quantity: 1, unitPrice: 3450 }] },
+  {
+    label: '3 × paperback, 1 × lamp',
+    items: [
+      { sku: 'BOOK-PB', quantity: 3, unitPrice: 1999 },
+      { sku: 'LAMP-DESK', quantity: 1, unitPrice: 3450 },
+    ],
+  },
   { label: '1 × television (exactly the limit)', items: [{ sku: 'TV-55', quantity: 1, unitPrice: 100_000 }] },
   { label: '1 × e-bike (one cent over)', items: [{ sku: 'EBIKE-1', quantity: 1, unitPrice: 100_001 }] },
   { label: '2 × headphones', items: [{ sku: 'HEADPHONES', quantity: 2, unitPrice: 8900 }] },
@@ -126,7 +132,7 @@ async function checkApps(): Promise<void> {
       '',
       notRunning
         ? 'Start the system first with `npm start` (in another terminal), wait for "all three apps are ready", then run `npm run demo` again.'
-        : 'Give the apps a moment (or check `npm start`\'s output), then run `npm run demo` again.',
+        : "Give the apps a moment (or check `npm start`'s output), then run `npm run demo` again.",
     ].join('\n'),
   );
 }
@@ -215,12 +221,12 @@ async function main(): Promise<void> {
   const elapsed = ((Date.now() - started) / 1000).toFixed(1);
   if (pending.length > 0) {
     say(red(`${pending.length} of ${journeys.length} orders did not finish their journey within ${TIMEOUT_MS / 1000} s.`));
-    say('Check the apps\' output in the `npm start` terminal, and `curl localhost:3002/health` (payment waits while its gateway is down).');
+    say("Check the apps' output in the `npm start` terminal, and `curl localhost:3002/health` (payment waits while its gateway is down).");
     process.exitCode = 1;
     return;
   }
   say(bold(`${journeys.length} orders: ${confirmed} confirmed, ${cancelled} cancelled — every journey complete in ${elapsed} s.`));
-  say(dim('Times are from the order\'s creation, as recorded by each app. Follow one order with:'));
+  say(dim("Times are from the order's creation, as recorded by each app. Follow one order with:"));
   say(dim(`  curl -s ${APPS.order}/orders/${journeys[0].order.id}`));
   say(dim(`  curl -s '${APPS.payment}/payments?orderId=${journeys[0].order.id}'`));
   say(dim(`  curl -s '${APPS.notification}/notifications?orderId=${journeys[0].order.id}'`));

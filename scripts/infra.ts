@@ -51,7 +51,9 @@ async function main(argv: string[]): Promise<number> {
         const dir = path.relative(process.cwd(), broker.material.dir);
         console.log(`infra: secured broker up on ${broker.brokers.join(',')} (SASL_SSL, SCRAM-SHA-512, ACLs; ${((Date.now() - started) / 1000).toFixed(1)} s)`);
         console.log(`infra: per app: set -a; . ${dir}/order.env; set +a; npm run start:order   (likewise payment, notification)`);
-        console.log(`infra: tools (npm run dlq, infra:status, bin/): set -a; . ${dir}/admin.env; set +a; bin/kafka-topics.sh --bootstrap-server ${broker.brokers[0]} --list`);
+        console.log(
+          `infra: tools (npm run dlq, infra:status, bin/): set -a; . ${dir}/admin.env; set +a; bin/kafka-topics.sh --bootstrap-server ${broker.brokers[0]} --list`,
+        );
         return 0;
       }
       const check = await preflight();

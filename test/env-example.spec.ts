@@ -36,7 +36,10 @@ function asEnvText(value: unknown): string {
 
 describe('.env.example', () => {
   const documented = parseEnvFile(readFileSync(join(__dirname, '..', '.env.example'), 'utf8'));
-  const appDefaults = Object.assign({}, ...[new OrderEnv(), new PaymentEnv(), new NotificationEnv(), new ConsoleEnv()].map((env) => ({ ...env }))) as Record<string, unknown>;
+  const appDefaults = Object.assign({}, ...[new OrderEnv(), new PaymentEnv(), new NotificationEnv(), new ConsoleEnv()].map((env) => ({ ...env }))) as Record<
+    string,
+    unknown
+  >;
 
   it('lists every variable the apps read, with the default the code uses', () => {
     for (const [name, value] of Object.entries(appDefaults)) {

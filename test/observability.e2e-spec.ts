@@ -6,7 +6,10 @@ import { ALL_APPS } from './support/all-apps';
 
 /** Metric names a PromQL expression reads (functions, labels and keywords left out). */
 function metricNames(expr: string): string[] {
-  const withoutLabels = expr.replace(/\{[^}]*\}/g, '').replace(/by \([^)]*\)/g, '').replace(/\[[^\]]*\]/g, '');
+  const withoutLabels = expr
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/by \([^)]*\)/g, '')
+    .replace(/\[[^\]]*\]/g, '');
   const words = withoutLabels.match(/[a-z_][a-z0-9_]*/g) ?? [];
   const promql = new Set(['sum', 'rate', 'increase', 'histogram_quantile', 'by', 'le', 'avg', 'max', 'min']);
   return words.filter((w) => !promql.has(w)).map((w) => w.replace(/_(bucket|count|sum)$/, ''));
@@ -87,7 +90,7 @@ describe('observability of the three apps', () => {
     }
   });
 
-  it('serves each app\'s OpenAPI document at /docs', async () => {
+  it("serves each app's OpenAPI document at /docs", async () => {
     const expected = { order: '/orders', payment: '/payments', notification: '/notifications' } as const;
     for (const [app, path] of Object.entries(expected) as [keyof typeof expected, string][]) {
       await http(app).get('/docs').expect(200);
@@ -111,7 +114,10 @@ describe('observability of the three apps', () => {
   it('reports the outbox in /health (503, with its age) while the relay is stalled past the threshold — readiness stays 200 — and 200 once it catches up', async () => {
     const relay = system.instance('order').nest.get(OutboxRelay);
     await relay.stop();
-    await http('order').post('/orders').send({ customerId: 'stall', currency: 'EUR', items: [{ sku: 'S', quantity: 1, unitPrice: 1 }] }).expect(201);
+    await http('order')
+      .post('/orders')
+      .send({ customerId: 'stall', currency: 'EUR', items: [{ sku: 'S', quantity: 1, unitPrice: 1 }] })
+      .expect(201);
     const stalled = await eventually(() => http('order').get('/health'), { accept: (r) => r.status === 503, what: 'order unhealthy', timeoutMs: 15_000 });
     expect(stalled.body.error).toHaveProperty('outbox');
     expect(stalled.body.error.outbox.message).toMatch(/oldest pending event is \d+ s old \(limit 3 s\)/);
@@ -159,7 +165,11 @@ describe('observability of the three apps', () => {
       });
     }
     for (const app of ['order', 'payment', 'notification'] as const) {
-      await eventually(async () => (await http(app).get('/health')).status, { accept: (s) => s === 200, what: `${app} healthy after the broker returned`, timeoutMs: 90_000 });
+      await eventually(async () => (await http(app).get('/health')).status, {
+        accept: (s) => s === 200,
+        what: `${app} healthy after the broker returned`,
+        timeoutMs: 90_000,
+      });
     }
   }, 240_000);
 });

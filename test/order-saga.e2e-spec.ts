@@ -1,6 +1,16 @@
 import { AppName, deadLetterTopic, EventEnvelope, EventHeaders, Topics } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
-import { AppProcess, eventually, givenBrokersFrom, paymentCompleted, privateBroker, sendWithConsoleProducer, startSystem, System, TopicRecorder } from '@lib/testing';
+import {
+  AppProcess,
+  eventually,
+  givenBrokersFrom,
+  paymentCompleted,
+  privateBroker,
+  sendWithConsoleProducer,
+  startSystem,
+  System,
+  TopicRecorder,
+} from '@lib/testing';
 import { randomUUID } from 'node:crypto';
 
 jest.setTimeout(120_000);
@@ -39,7 +49,14 @@ describe('order saga across the three apps', () => {
         OUTBOX_POLL_INTERVAL_MS: '200',
       },
     });
-    recorder = await system.record([Topics.OrderCreated, Topics.OrderConfirmed, Topics.OrderCancelled, Topics.PaymentCompleted, Topics.PaymentFailed, deadLetterTopic('order')]);
+    recorder = await system.record([
+      Topics.OrderCreated,
+      Topics.OrderConfirmed,
+      Topics.OrderCancelled,
+      Topics.PaymentCompleted,
+      Topics.PaymentFailed,
+      deadLetterTopic('order'),
+    ]);
   }, 300_000);
 
   afterAll(async () => {
@@ -84,7 +101,8 @@ describe('order saga across the three apps', () => {
   /** Waits until every order has left PENDING (read from the order database, in one query). */
   const waitUntilSettled = async (orders: OrderView[], timeoutMs = 60_000) =>
     eventually(
-      async () => Number((await sql('order').query(`SELECT count(*) FROM orders WHERE id = ANY($1) AND status = 'PENDING'`, [orders.map((o) => o.id)])).rows[0].count),
+      async () =>
+        Number((await sql('order').query(`SELECT count(*) FROM orders WHERE id = ANY($1) AND status = 'PENDING'`, [orders.map((o) => o.id)])).rows[0].count),
       { accept: (pending) => pending === 0, timeoutMs, intervalMs: 250, what: `${orders.length} orders settled` },
     );
 
@@ -119,7 +137,10 @@ describe('order saga across the three apps', () => {
       what: 'every final order event recorded',
     });
     const { payments, notifications } = await tally(orders);
-    const statuses = (await sql('order').query(`SELECT id, status FROM orders WHERE id = ANY($1)`, [orders.map((o) => o.id)])).rows as { id: string; status: string }[];
+    const statuses = (await sql('order').query(`SELECT id, status FROM orders WHERE id = ANY($1)`, [orders.map((o) => o.id)])).rows as {
+      id: string;
+      status: string;
+    }[];
     for (const order of orders) {
       const expected = expectedStatus(order);
       const declined = expected === 'CANCELLED';
@@ -127,7 +148,10 @@ describe('order saga across the three apps', () => {
       expect(payments.filter((p) => p.order_id === order.id)).toEqual([
         { order_id: order.id, status: declined ? 'DECLINED' : 'AUTHORIZED', reason: declined ? 'limit_exceeded' : null },
       ]);
-      const mine = notifications.filter((n) => n.order_id === order.id && n.channel === 'log').map((n) => n.event_type).sort();
+      const mine = notifications
+        .filter((n) => n.order_id === order.id && n.channel === 'log')
+        .map((n) => n.event_type)
+        .sort();
       expect({ order: order.id, notified: mine }).toEqual({
         order: order.id,
         notified: (declined ? [Topics.OrderCancelled, Topics.OrderCreated, Topics.PaymentFailed] : [Topics.OrderConfirmed, Topics.OrderCreated]).sort(),
@@ -139,14 +163,20 @@ describe('order saga across the three apps', () => {
   };
 
   /** Types each event as one line into Kafka's own console producer, as a person at a terminal would: no key, no headers. */
-  const typeByHand = (topic: string, ...events: EventEnvelope[]) => sendWithConsoleProducer(topic, events.map((e) => JSON.stringify(e)), system.brokers);
+  const typeByHand = (topic: string, ...events: EventEnvelope[]) =>
+    sendWithConsoleProducer(
+      topic,
+      events.map((e) => JSON.stringify(e)),
+      system.brokers,
+    );
 
   const statusOf = async (orderId: string) => (await api<OrderView>(system.instance('order').url, `/orders/${orderId}`)).body.status;
 
   /** The `message` of each JSON log line of an app that mentions `text`. */
   const logMessagesAbout = (app: AppName, text: string) =>
-    system.instance(app).lines
-      .filter((line) => line.includes(text))
+    system
+      .instance(app)
+      .lines.filter((line) => line.includes(text))
       .map((line) => {
         try {
           return String((JSON.parse(line) as { message: unknown }).message);
@@ -183,7 +213,7 @@ describe('order saga across the three apps', () => {
     }
   });
 
-  it('carries a correlation id given to POST /orders on every event of the order and on each app\'s log lines about it (Done-when 7)', async () => {
+  it("carries a correlation id given to POST /orders on every event of the order and on each app's log lines about it (Done-when 7)", async () => {
     const correlationId = `saga-trace-${randomUUID()}`;
     const paid = await placeOrder(4200, { 'X-Correlation-Id': correlationId });
     const declined = await placeOrder(LIMIT + 1, { 'X-Correlation-Id': correlationId });
@@ -195,17 +225,23 @@ describe('order saga across the three apps', () => {
     expect(topicsOf(events(paid.id))).toEqual([Topics.OrderConfirmed, Topics.OrderCreated, Topics.PaymentCompleted].sort());
     expect(topicsOf(events(declined.id))).toEqual([Topics.OrderCancelled, Topics.OrderCreated, Topics.PaymentFailed].sort());
     for (const message of [...events(paid.id), ...events(declined.id)]) {
-      expect({ topic: message.topic, value: JSON.parse(message.value!.toString()).correlationId, header: message.headers[EventHeaders.CorrelationId] }).toEqual({
-        topic: message.topic,
-        value: correlationId,
-        header: correlationId,
-      });
+      expect({ topic: message.topic, value: JSON.parse(message.value!.toString()).correlationId, header: message.headers[EventHeaders.CorrelationId] }).toEqual(
+        {
+          topic: message.topic,
+          value: correlationId,
+          header: correlationId,
+        },
+      );
     }
 
     // Each app logs about the order, and every such line names the correlation id.
     for (const name of ['order', 'payment', 'notification'] as const) {
       for (const order of [paid, declined]) {
-        const about = await eventually(() => logMessagesAbout(name, order.id), { accept: (lines) => lines.length > 0, timeoutMs: 5000, what: `${name} logged about ${order.id}` });
+        const about = await eventually(() => logMessagesAbout(name, order.id), {
+          accept: (lines) => lines.length > 0,
+          timeoutMs: 5000,
+          what: `${name} logged about ${order.id}`,
+        });
         for (const message of about) expect({ app: name, message }).toEqual({ app: name, message: expect.stringContaining(correlationId) });
       }
     }
@@ -233,7 +269,12 @@ describe('order saga across the three apps', () => {
       paymentCompleted({ orderId: later.id, amount: later.totalAmount }, { correlationId: later.correlationId }),
     );
     const [letter] = await recorder.waitFor(1, (m) => m.topic === deadLetterTopic('order') && m.value?.toString().includes(ghost) === true);
-    expect(letter.headers).toMatchObject({ 'dlq-original-topic': Topics.PaymentCompleted, 'dlq-error-kind': 'handler_error', 'dlq-attempts': '3', 'dlq-consumer-group': 'order' });
+    expect(letter.headers).toMatchObject({
+      'dlq-original-topic': Topics.PaymentCompleted,
+      'dlq-error-kind': 'handler_error',
+      'dlq-attempts': '3',
+      'dlq-consumer-group': 'order',
+    });
     expect(letter.headers['dlq-error-message']).toContain(ghost);
     await eventually(() => statusOf(later.id), { accept: (s) => s === 'CONFIRMED', what: 'next hand-paid order confirmed' });
     const ready = await api<{ status: string }>(system.instance('order').url, '/health/ready');

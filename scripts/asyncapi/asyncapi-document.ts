@@ -1,4 +1,13 @@
-import { EventHeaders, eventJsonSchemas, EVENT_PUBLISHERS, EVENT_SUBSCRIPTIONS, EVENT_TYPES, DEAD_LETTER_TOPICS, JsonSchema, registeredEvents } from '@lib/events';
+import {
+  EventHeaders,
+  eventJsonSchemas,
+  EVENT_PUBLISHERS,
+  EVENT_SUBSCRIPTIONS,
+  EVENT_TYPES,
+  DEAD_LETTER_TOPICS,
+  JsonSchema,
+  registeredEvents,
+} from '@lib/events';
 import { DeadLetterHeaders } from '@lib/messaging/dead-letter';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +24,10 @@ function hoist(schema: JsonSchema, into: Record<string, JsonSchema>): JsonSchema
       ? value.map(rewrite)
       : value && typeof value === 'object'
         ? Object.fromEntries(
-            Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/definitions/', '#/components/schemas/') : rewrite(v)]),
+            Object.entries(value).map(([k, v]) => [
+              k,
+              k === '$ref' && typeof v === 'string' ? v.replace('#/definitions/', '#/components/schemas/') : rewrite(v),
+            ]),
           )
         : value;
   for (const [name, definition] of Object.entries(definitions ?? {})) into[name] = rewrite(definition) as JsonSchema;
@@ -101,7 +113,11 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
   for (const topic of DEAD_LETTER_TOPICS) {
     const channelId = camel(topic);
     const app = topic.split('.')[0];
-    channels[channelId] = { address: topic, description: `Dead letters of the ${app} app.`, messages: { deadLetter: { $ref: '#/components/messages/deadLetter' } } };
+    channels[channelId] = {
+      address: topic,
+      description: `Dead letters of the ${app} app.`,
+      messages: { deadLetter: { $ref: '#/components/messages/deadLetter' } },
+    };
     operations[`${app}SendsDeadLetters`] = {
       action: 'send',
       channel: { $ref: `#/channels/${channelId}` },
@@ -116,7 +132,7 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
       title: 'Order saga events',
       version: '1.0.0',
       description:
-        'Every topic of the order, payment and notification apps. Generated from libs/events and the apps\' @EventPattern handlers by `npm run docs:asyncapi`; do not edit by hand.',
+        "Every topic of the order, payment and notification apps. Generated from libs/events and the apps' @EventPattern handlers by `npm run docs:asyncapi`; do not edit by hand.",
     },
     defaultContentType: 'application/json',
     servers: { local: { host: 'localhost:9092', protocol: 'kafka', description: 'the broker `npm run infra:up` starts' } },

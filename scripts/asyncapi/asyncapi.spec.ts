@@ -16,8 +16,23 @@ describe('docs/asyncapi.yaml', () => {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- the parser's diagnostics and its DiagnosticSeverity come from two copies of @stoplight/types
     const errors = diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error);
     expect(errors.map((e) => `${e.path.join('.')}: ${e.message}`)).toEqual([]);
-    expect(document?.channels().all().map((c) => c.address()).sort()).toEqual(
-      ['notification.dlq', 'order.cancelled', 'order.confirmed', 'order.created', 'order.dlq', 'payment.completed', 'payment.dlq', 'payment.failed', 'payment.void-requested', 'payment.voided'],
-    );
+    expect(
+      document
+        ?.channels()
+        .all()
+        .map((c) => c.address())
+        .sort(),
+    ).toEqual([
+      'notification.dlq',
+      'order.cancelled',
+      'order.confirmed',
+      'order.created',
+      'order.dlq',
+      'payment.completed',
+      'payment.dlq',
+      'payment.failed',
+      'payment.void-requested',
+      'payment.voided',
+    ]);
   }, 30_000);
 });

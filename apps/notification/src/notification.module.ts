@@ -23,7 +23,13 @@ import { NotificationQueue } from './notifications/infrastructure/notification-q
       useFactory: (env: NotificationEnv): NotificationChannel[] => [
         new LogChannel(),
         ...(env.NOTIFICATION_WEBHOOK_URL
-          ? [new WebhookChannel({ url: env.NOTIFICATION_WEBHOOK_URL, timeoutMs: env.NOTIFICATION_WEBHOOK_TIMEOUT_MS, retries: env.NOTIFICATION_WEBHOOK_RETRIES })]
+          ? [
+              new WebhookChannel({
+                url: env.NOTIFICATION_WEBHOOK_URL,
+                timeoutMs: env.NOTIFICATION_WEBHOOK_TIMEOUT_MS,
+                retries: env.NOTIFICATION_WEBHOOK_RETRIES,
+              }),
+            ]
           : []),
       ],
       inject: [SERVICE_ENV],
@@ -31,7 +37,13 @@ import { NotificationQueue } from './notifications/infrastructure/notification-q
     {
       // Delivers the recorded notifications after their transaction committed; started and stopped with the app.
       provide: NotificationDispatcher,
-      useFactory: (env: NotificationEnv, dataSource: DataSource, channels: NotificationChannel[], deadLetters: DeadLetterSink, transport: KafkaEventsTransport) =>
+      useFactory: (
+        env: NotificationEnv,
+        dataSource: DataSource,
+        channels: NotificationChannel[],
+        deadLetters: DeadLetterSink,
+        transport: KafkaEventsTransport,
+      ) =>
         new NotificationDispatcher(new NotificationQueue(dataSource), channels, deadLetters, {
           maxAttempts: env.NOTIFICATION_DELIVERY_MAX_ATTEMPTS,
           retryBackoffMs: env.NOTIFICATION_DELIVERY_RETRY_BACKOFF_MS,

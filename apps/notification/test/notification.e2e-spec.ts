@@ -143,7 +143,8 @@ describe('notification app', () => {
     return { created, failed, cancelled, confirmed };
   };
   const rowsOf = async (orderId: string) =>
-    (await sql.query('SELECT event_id, event_type, channel, correlation_id FROM notifications WHERE order_id = $1 ORDER BY event_type, channel', [orderId])).rows;
+    (await sql.query('SELECT event_id, event_type, channel, correlation_id FROM notifications WHERE order_id = $1 ORDER BY event_type, channel', [orderId]))
+      .rows;
   const handled = async (eventId: string) => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [eventId])).rowCount === 1;
   const webhookCallsFor = (eventId: string) => webhook.calls.filter((c) => c.body.eventId === eventId);
   /** Publishes one event as the relays do; resolves with its partition. */
@@ -190,7 +191,10 @@ describe('notification app', () => {
 
     const transport = app.get(KafkaEventsTransport);
     const before = transport.stats().counts[EventTypes.OrderCreated]?.duplicate ?? 0;
-    await eventually(() => transport.stats().counts[EventTypes.OrderCreated]?.duplicate ?? 0, { accept: (n) => n >= before + 2, what: 'two duplicates counted' });
+    await eventually(() => transport.stats().counts[EventTypes.OrderCreated]?.duplicate ?? 0, {
+      accept: (n) => n >= before + 2,
+      what: 'two duplicates counted',
+    });
     await eventually(() => handled(marker.id), { what: 'marker handled' });
     await eventually(() => deliveredOf(created.id), { accept: (n) => n === 2, what: 'both notifications delivered' });
 
@@ -211,9 +215,19 @@ describe('notification app', () => {
     const response = await http.get('/notifications').query({ orderId: created.data.orderId }).expect(200);
     expect(response.body.items).toHaveLength(6);
     expect(response.body.items.map((n: { eventType: string }) => n.eventType)).toEqual([
-      'order.created', 'order.created', 'payment.failed', 'payment.failed', 'order.cancelled', 'order.cancelled',
+      'order.created',
+      'order.created',
+      'payment.failed',
+      'payment.failed',
+      'order.cancelled',
+      'order.cancelled',
     ]);
-    expect(response.body.items[0]).toMatchObject({ orderId: created.data.orderId, eventId: created.id, correlationId: created.correlationId, subject: 'Order received' });
+    expect(response.body.items[0]).toMatchObject({
+      orderId: created.data.orderId,
+      eventId: created.id,
+      correlationId: created.correlationId,
+      subject: 'Order received',
+    });
     expect(new Set(response.body.items.map((n: { channel: string }) => n.channel))).toEqual(new Set(['log', 'webhook']));
 
     expect((await http.get('/notifications').query({ orderId: randomUUID() }).expect(200)).body.items).toEqual([]);
@@ -268,7 +282,10 @@ describe('notification app', () => {
     webhook.failNext(cancelled.id, 0); // the receiver is fixed
     const { replayed } = await replayDeadLetters({ brokers: system.brokers, clientId: 'notification-e2e-replay' }, 'notification', { id: cancelled.id });
     expect(replayed.map((r) => r.eventId)).toEqual([cancelled.id]);
-    await eventually(() => webhookCallsFor(cancelled.id).filter((c) => c.status === 204), { accept: (calls) => calls.length === 1, what: 'replayed notification delivered' });
+    await eventually(() => webhookCallsFor(cancelled.id).filter((c) => c.status === 204), {
+      accept: (calls) => calls.length === 1,
+      what: 'replayed notification delivered',
+    });
     await eventually(() => deliveredOf(cancelled.id), { accept: (n) => n === 2, what: 'both notifications delivered after the replay' });
   });
 

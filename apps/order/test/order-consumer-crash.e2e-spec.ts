@@ -91,7 +91,11 @@ describe('order app whose consumer crashes in a way kafkajs does not restart (gr
     }
 
     // The place is free: the next restart joins, and the waiting event is handled.
-    const joined = await eventually(liveConsumer, { accept: (l) => l.consumer.state === 'joined', timeoutMs: 60_000, what: 'the consumer joined after a restart' });
+    const joined = await eventually(liveConsumer, {
+      accept: (l) => l.consumer.state === 'joined',
+      timeoutMs: 60_000,
+      what: 'the consumer joined after a restart',
+    });
     expect(joined.status).toBe(200);
     const next = await placeOrder();
     await system.producer().publish(paymentCompleted({ orderId: next.id, amount: next.totalAmount }));

@@ -51,7 +51,9 @@ describe('order app probed and scraped while its database connections are cut', 
 
   /** The app's backends on its database (everything but this test's own connection). */
   const appBackends = async () =>
-    Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database])).rows[0].n);
+    Number(
+      (await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database])).rows[0].n,
+    );
 
   /** Probes `order` from {@link WORKERS} loops until `stop()`; `answered` counts answers and refusals. */
   const hammer = () => {
@@ -121,7 +123,9 @@ describe('order app probed and scraped while its database connections are cut', 
       await probes.stop();
       await backends.stop();
     }
-    console.log(`backends terminated 30 times: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${backends.sampled.max} app backends in ${backends.sampled.samples} samples (bound ${MAX_CONNECTIONS})`);
+    console.log(
+      `backends terminated 30 times: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${backends.sampled.max} app backends in ${backends.sampled.samples} samples (bound ${MAX_CONNECTIONS})`,
+    );
     await expectAliveAndRecovered();
     expect(backends.sampled.max).toBeLessThanOrEqual(MAX_CONNECTIONS);
   });
@@ -139,7 +143,9 @@ describe('order app probed and scraped while its database connections are cut', 
       await probes.stop();
       await links.stop();
     }
-    console.log(`connections cut: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${links.sampled.max} connections through the proxy (bound ${MAX_CONNECTIONS})`);
+    console.log(
+      `connections cut: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${links.sampled.max} connections through the proxy (bound ${MAX_CONNECTIONS})`,
+    );
     await expectAliveAndRecovered();
     expect(links.sampled.max).toBeLessThanOrEqual(MAX_CONNECTIONS);
   });
@@ -157,7 +163,9 @@ describe('order app probed and scraped while its database connections are cut', 
       await probes.stop();
       await links.stop();
     }
-    console.log(`connections blackholed: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${links.sampled.max} connections through the proxy (bound ${MAX_CONNECTIONS})`);
+    console.log(
+      `connections blackholed: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${links.sampled.max} connections through the proxy (bound ${MAX_CONNECTIONS})`,
+    );
     await expectAliveAndRecovered();
     expect(links.sampled.max).toBeLessThanOrEqual(MAX_CONNECTIONS);
   });

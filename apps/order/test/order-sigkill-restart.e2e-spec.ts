@@ -74,7 +74,12 @@ describe('order app: one of two instances SIGKILLed and restarted while orders k
         [paid.map((p) => p.id)],
       );
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return paid.map((p) => ({ ...p, status: byId.get(p.id)?.status, settledAt: Number(byId.get(p.id)?.updated), seconds: (Number(byId.get(p.id)?.updated) - p.at) / 1000 }));
+    return paid.map((p) => ({
+      ...p,
+      status: byId.get(p.id)?.status,
+      settledAt: Number(byId.get(p.id)?.updated),
+      seconds: (Number(byId.get(p.id)?.updated) - p.at) / 1000,
+    }));
   };
 
   /** The partitions of payment.completed `instances` hold, from their /health. */
@@ -153,7 +158,11 @@ describe('order app: one of two instances SIGKILLed and restarted while orders k
 
   it('with CONSUMER_JOIN_DELAY_MS at the session timeout, the restarted instance joins only after the group dropped its dead member', async () => {
     const delayed = await system.addInstance('order', { env: { CONSUMER_JOIN_DELAY_MS: '10000' } });
-    await killAndRestart(delayed, system.instances('order').filter((i) => i !== delayed), 'joining after CONSUMER_JOIN_DELAY_MS=10000');
+    await killAndRestart(
+      delayed,
+      system.instances('order').filter((i) => i !== delayed),
+      'joining after CONSUMER_JOIN_DELAY_MS=10000',
+    );
   });
 });
 

@@ -1,5 +1,16 @@
 import { deadLetterTopic, EventHeaders, Topics } from '@lib/events';
-import { EventProducer, eventually, HttpClient, InProcessApp, paymentCompleted, paymentFailed, privateBroker, startSystem, System, TopicRecorder } from '@lib/testing';
+import {
+  EventProducer,
+  eventually,
+  HttpClient,
+  InProcessApp,
+  paymentCompleted,
+  paymentFailed,
+  privateBroker,
+  startSystem,
+  System,
+  TopicRecorder,
+} from '@lib/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { orderService } from '../src/order.definition';
@@ -65,7 +76,11 @@ describe('order app', () => {
     expect(message.topic).toBe(Topics.OrderCreated);
     expect(event).toMatchObject({ type: 'order.created', version: 1, source: 'order', correlationId: 'corr-e2e-1', causationId: null });
     expect(event.data).toMatchObject({ orderId: response.body.id, totalAmount: 2500, items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] });
-    expect(message.headers).toMatchObject({ [EventHeaders.EventId]: event.id, [EventHeaders.EventType]: 'order.created', [EventHeaders.CorrelationId]: 'corr-e2e-1' });
+    expect(message.headers).toMatchObject({
+      [EventHeaders.EventId]: event.id,
+      [EventHeaders.EventType]: 'order.created',
+      [EventHeaders.CorrelationId]: 'corr-e2e-1',
+    });
   });
 
   it('returns the same order for a repeated Idempotency-Key and 409 for the same key with another body', async () => {
@@ -74,7 +89,11 @@ describe('order app', () => {
     const first = await http.post('/orders').set('Idempotency-Key', key).send(body).expect(201);
     const again = await http.post('/orders').set('Idempotency-Key', key).send(body).expect(200);
     expect(again.body.id).toBe(first.body.id);
-    const conflict = await http.post('/orders').set('Idempotency-Key', key).send({ ...body, currency: 'USD' }).expect(409);
+    const conflict = await http
+      .post('/orders')
+      .set('Idempotency-Key', key)
+      .send({ ...body, currency: 'USD' })
+      .expect(409);
     expect(conflict.body.message).toContain(key);
     expect(Number((await sql.query('SELECT count(*) FROM orders WHERE idempotency_key = $1', [key])).rows[0].count)).toBe(1);
   });

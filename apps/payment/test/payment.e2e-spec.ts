@@ -1,6 +1,17 @@
 import { deadLetterTopic, EventHeaders, Topics } from '@lib/events';
 import { KafkaEventsTransport } from '@lib/messaging';
-import { EventProducer, eventually, HttpClient, InProcessApp, orderCreated, privateBroker, startSystem, System, TopicRecorder, transactionsOpenIn } from '@lib/testing';
+import {
+  EventProducer,
+  eventually,
+  HttpClient,
+  InProcessApp,
+  orderCreated,
+  privateBroker,
+  startSystem,
+  System,
+  TopicRecorder,
+  transactionsOpenIn,
+} from '@lib/testing';
 import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
@@ -63,7 +74,12 @@ describe('payment app', () => {
   it('is healthy once database, Kafka, consumer group and outbox are up', async () => {
     const response = await eventually(() => http.get('/health'), { accept: (r) => r.status === 200, what: 'payment healthy' });
     await http.get('/health/ready').expect(200);
-    expect(response.body.info).toMatchObject({ database: { status: 'up' }, kafka: { status: 'up' }, consumer: { status: 'up', state: 'joined' }, outbox: { status: 'up' } });
+    expect(response.body.info).toMatchObject({
+      database: { status: 'up' },
+      kafka: { status: 'up' },
+      consumer: { status: 'up', state: 'joined' },
+      outbox: { status: 'up' },
+    });
     await http.get('/health/live').expect(200);
   });
 
@@ -154,7 +170,14 @@ describe('payment app', () => {
 
     const response = await http.get('/payments').query({ orderId: order.data.orderId }).expect(200);
     expect(response.body.items).toEqual([
-      expect.objectContaining({ orderId: order.data.orderId, status: 'DECLINED', reason: 'limit_exceeded', amount: LIMIT * 2, currency: 'EUR', correlationId: order.correlationId }),
+      expect.objectContaining({
+        orderId: order.data.orderId,
+        status: 'DECLINED',
+        reason: 'limit_exceeded',
+        amount: LIMIT * 2,
+        currency: 'EUR',
+        correlationId: order.correlationId,
+      }),
     ]);
     expect((await http.get('/payments').query({ orderId: randomUUID() }).expect(200)).body.items).toEqual([]);
 

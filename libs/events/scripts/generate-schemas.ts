@@ -38,9 +38,7 @@ const files = renderJsonSchemaFiles();
 
 mkdirSync(dir, { recursive: true });
 const stale = readdirSync(dir).filter((name) => name.endsWith('.json') && !(name in files));
-const changed = Object.entries(files).filter(
-  ([name, content]) => !existsSync(join(dir, name)) || readFileSync(join(dir, name), 'utf8') !== content,
-);
+const changed = Object.entries(files).filter(([name, content]) => !existsSync(join(dir, name)) || readFileSync(join(dir, name), 'utf8') !== content);
 
 if (check) {
   if (stale.length + changed.length > 0) {

@@ -28,11 +28,7 @@ export interface CreateEventMeta {
  * what will be on the wire (no class instances, no `undefined` fields) and
  * later changes to the caller's object do not leak into it.
  */
-export function createEvent<T extends EventType>(
-  type: T,
-  data: EventDataMap[T],
-  meta: CreateEventMeta,
-): EventEnvelope<T> {
+export function createEvent<T extends EventType>(type: T, data: EventDataMap[T], meta: CreateEventMeta): EventEnvelope<T> {
   const envelope = buildEvent(type, data, meta);
   assertValidEvent(envelope);
   return envelope;

@@ -21,12 +21,8 @@ function IsTimestamp(options?: ValidationOptions): PropertyDecorator {
     {
       name: IS_TIMESTAMP,
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' && TIMESTAMP.test(value) && isISO8601(value, { strict: true }),
-        defaultMessage: buildMessage(
-          (each) => `${each}$property must be an ISO-8601 date-time with a time zone, e.g. 2026-11-22T10:00:00.000Z`,
-          options,
-        ),
+        validate: (value: unknown) => typeof value === 'string' && TIMESTAMP.test(value) && isISO8601(value, { strict: true }),
+        defaultMessage: buildMessage((each) => `${each}$property must be an ISO-8601 date-time with a time zone, e.g. 2026-11-22T10:00:00.000Z`, options),
       },
     },
     options,

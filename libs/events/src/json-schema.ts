@@ -100,7 +100,5 @@ export function eventJsonSchemas(): Record<string, JsonSchema> {
  * Shared by the generator script and the test that fails when they are stale.
  */
 export function renderJsonSchemaFiles(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(eventJsonSchemas()).map(([key, schema]) => [`${key}.json`, `${JSON.stringify(schema, null, 2)}\n`]),
-  );
+  return Object.fromEntries(Object.entries(eventJsonSchemas()).map(([key, schema]) => [`${key}.json`, `${JSON.stringify(schema, null, 2)}\n`]));
 }

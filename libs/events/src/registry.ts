@@ -73,7 +73,5 @@ export interface RegisteredEvent {
 
 /** Every registered (type, version) pair, in a stable order (type order, then version). */
 export function registeredEvents(): readonly RegisteredEvent[] {
-  return EVENT_TYPES.flatMap((type) =>
-    supportedVersions(type).map((version) => ({ type, version, dataClass: dataClassFor(type, version)! })),
-  );
+  return EVENT_TYPES.flatMap((type) => supportedVersions(type).map((version) => ({ type, version, dataClass: dataClassFor(type, version)! })));
 }

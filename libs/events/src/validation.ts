@@ -36,10 +36,7 @@ export function checkEvent(candidate: unknown): ContractViolation | null {
   }
 
   const envelope = assignOwn(new EventEnvelopeDto(), candidate);
-  const envelopeViolations = unique([
-    ...findReservedKeys(candidate, '', false),
-    ...toViolations(validateSync(envelope, OPTIONS), ''),
-  ]);
+  const envelopeViolations = unique([...findReservedKeys(candidate, '', false), ...toViolations(validateSync(envelope, OPTIONS), '')]);
   if (envelopeViolations.length > 0) {
     return { kind: 'not_envelope', summary: 'not an event envelope', violations: envelopeViolations };
   }
@@ -54,10 +51,7 @@ export function checkEvent(candidate: unknown): ContractViolation | null {
   }
 
   const data = plainToInstance(dataClass, envelope.data);
-  const dataViolations = unique([
-    ...findReservedKeys(envelope.data, 'data', true),
-    ...toViolations(validateSync(data as object, OPTIONS), 'data'),
-  ]);
+  const dataViolations = unique([...findReservedKeys(envelope.data, 'data', true), ...toViolations(validateSync(data as object, OPTIONS), 'data')]);
   if (dataViolations.length > 0) {
     return { kind: 'invalid_data', summary: `invalid data for ${type} v${version}`, violations: dataViolations };
   }

@@ -1,13 +1,4 @@
-import {
-  EventDataMap,
-  InvalidEventError,
-  assertValidEvent,
-  buildEvent,
-  createEvent,
-  encodeEvent,
-  parseEvent,
-  validateEvent,
-} from '@lib/events';
+import { EventDataMap, InvalidEventError, assertValidEvent, buildEvent, createEvent, encodeEvent, parseEvent, validateEvent } from '@lib/events';
 import { golden, goldenFixtures } from './fixtures';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -50,9 +41,7 @@ describe('createEvent', () => {
 
   it('gives every event its own id', () => {
     const meta = { source: 'order', correlationId: 'req-1' } as const;
-    expect(createEvent('order.created', orderCreated(), meta).id).not.toBe(
-      createEvent('order.created', orderCreated(), meta).id,
-    );
+    expect(createEvent('order.created', orderCreated(), meta).id).not.toBe(createEvent('order.created', orderCreated(), meta).id);
   });
 
   it('keeps the id, time, causation id and version it is given', () => {
@@ -101,10 +90,7 @@ describe('createEvent', () => {
     const error = thrown(() => createEvent('order.created', data, { source: 'order', correlationId: 'req-1' }));
     expect(error).toBeInstanceOf(Error);
     expect(error.code).toBe('INVALID_EVENT');
-    expect(error.violations).toEqual([
-      'data.currency must be an ISO 4217 currency code in upper case, e.g. EUR',
-      'data.totalAmount must not be less than 0',
-    ]);
+    expect(error.violations).toEqual(['data.currency must be an ISO 4217 currency code in upper case, e.g. EUR', 'data.totalAmount must not be less than 0']);
     expect(error.message).toBe(`Invalid event: ${error.violations.join('; ')}`);
   });
 
@@ -168,8 +154,6 @@ describe('validateEvent and assertValidEvent', () => {
 
   it('rejects a Date object as occurredAt, because the outbox stores what goes on the wire', () => {
     const bad = { ...golden('order.created.v1.json'), occurredAt: new Date() };
-    expect(validateEvent(bad)).toEqual([
-      'occurredAt must be an ISO-8601 date-time with a time zone, e.g. 2026-11-22T10:00:00.000Z',
-    ]);
+    expect(validateEvent(bad)).toEqual(['occurredAt must be an ISO-8601 date-time with a time zone, e.g. 2026-11-22T10:00:00.000Z']);
   });
 });

@@ -17,7 +17,11 @@ describe('parseEvent', () => {
   describe('golden fixtures', () => {
     it('has one golden fixture for every registered type and version', () => {
       const names = goldenFixtures().map((f) => f.name);
-      expect(names).toEqual(registeredEvents().map((e) => `${e.type}.v${e.version}.json`).sort());
+      expect(names).toEqual(
+        registeredEvents()
+          .map((e) => `${e.type}.v${e.version}.json`)
+          .sort(),
+      );
     });
 
     it.each(goldenFixtures().map((f) => [f.name, f.text]))('accepts %s as it is', (_name, text) => {
@@ -25,16 +29,13 @@ describe('parseEvent', () => {
       expect(result).toEqual({ ok: true, event: JSON.parse(text) });
     });
 
-    it.each(goldenFixtures().map((f) => [f.name, f.text]))(
-      'round-trips %s through encodeEvent and parseEvent unchanged',
-      (_name, text) => {
-        const first = parseEvent(text);
-        if (!first.ok) throw first.error;
-        const second = parseEvent(encodeEvent(first.event));
-        expect(second).toEqual({ ok: true, event: JSON.parse(text) });
-        if (second.ok) expect(encodeEvent(second.event).equals(encodeEvent(first.event))).toBe(true);
-      },
-    );
+    it.each(goldenFixtures().map((f) => [f.name, f.text]))('round-trips %s through encodeEvent and parseEvent unchanged', (_name, text) => {
+      const first = parseEvent(text);
+      if (!first.ok) throw first.error;
+      const second = parseEvent(encodeEvent(first.event));
+      expect(second).toEqual({ ok: true, event: JSON.parse(text) });
+      if (second.ok) expect(encodeEvent(second.event).equals(encodeEvent(first.event))).toBe(true);
+    });
   });
 
   it('returns plain objects, not class instances', () => {
@@ -128,9 +129,7 @@ describe('parseEvent', () => {
     it('rejects a Kafka-style {key, value} object instead of unwrapping it', () => {
       const error = failure(invalidFixture('kafka-style-key-value.json'));
       expect(error.kind).toBe('not_envelope');
-      expect(error.violations).toEqual(
-        expect.arrayContaining(['key is not an allowed field', 'value is not an allowed field', 'id is missing']),
-      );
+      expect(error.violations).toEqual(expect.arrayContaining(['key is not an allowed field', 'value is not an allowed field', 'id is missing']));
     });
 
     it.each([
@@ -223,7 +222,12 @@ describe('parseEvent', () => {
       ['order.created.v1.json', 'a long sku', (d) => (d.items[0].sku = 'S'.repeat(65)), ['data.items[0].sku must be shorter than or equal to 64 characters']],
       ['order.created.v1.json', 'a wrong total', (d) => (d.totalAmount = 3400), ['data.totalAmount must equal the sum of quantity * unitPrice over items']],
       ['order.created.v1.json', 'an unsafe total', (d) => (d.totalAmount = 2 ** 53), ['data.totalAmount must not be greater than 9007199254740991']],
-      ['order.created.v1.json', 'a currency not in ISO 4217', (d) => (d.currency = 'XYZ'), ['data.currency must be an ISO 4217 currency code in upper case, e.g. EUR']],
+      [
+        'order.created.v1.json',
+        'a currency not in ISO 4217',
+        (d) => (d.currency = 'XYZ'),
+        ['data.currency must be an ISO 4217 currency code in upper case, e.g. EUR'],
+      ],
       ['order.created.v1.json', 'a "constructor" field', (d) => ((d as any).constructor = 1), ['data.constructor is not an allowed field']],
       ['order.confirmed.v1.json', 'a bad payment id', (d) => (d.paymentId = 'pay-1'), ['data.paymentId must be a UUID']],
       ['order.cancelled.v1.json', 'an empty reason', (d) => (d.reason = ''), ['data.reason should not be empty']],

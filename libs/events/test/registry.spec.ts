@@ -15,7 +15,15 @@ import {
 
 describe('registry', () => {
   it('knows the seven event types of the contract', () => {
-    expect(EVENT_TYPES).toEqual(['order.created', 'order.confirmed', 'order.cancelled', 'payment.completed', 'payment.failed', 'payment.void-requested', 'payment.voided']);
+    expect(EVENT_TYPES).toEqual([
+      'order.created',
+      'order.confirmed',
+      'order.cancelled',
+      'payment.completed',
+      'payment.failed',
+      'payment.void-requested',
+      'payment.voided',
+    ]);
     for (const type of EVENT_TYPES) expect(isKnownEventType(type)).toBe(true);
   });
 

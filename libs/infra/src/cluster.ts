@@ -197,7 +197,9 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Kafk
     for (const c of configs.filter((x) => !down.includes(x))) {
       const ports = brokerPorts(c.name);
       if (ports && (ports.port !== c.port || ports.controllerPort !== c.controllerPort)) {
-        throw new InfraError(`node "${c.name}" is already running on ports ${ports.port}/${ports.controllerPort}, not ${c.port}/${c.controllerPort}; stop the cluster first`);
+        throw new InfraError(
+          `node "${c.name}" is already running on ports ${ports.port}/${ports.controllerPort}, not ${c.port}/${c.controllerPort}; stop the cluster first`,
+        );
       }
     }
     if (down.length === 0) return true;

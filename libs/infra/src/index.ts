@@ -11,16 +11,7 @@ import { DEFAULT_CONSOLE_URL } from '@lib/dead-letters/console-state';
 import { AppBacklog, appBacklogs } from './app-backlog';
 import { replicationFor, topicConfigsFor } from './broker-settings';
 import { MAIN_CLUSTER, clusterLogs, localActiveController, runningClusterNodes, startCluster } from './cluster';
-import {
-  mainPort,
-  clusterSize,
-  databaseUrls,
-  infraKafkaConnection,
-  isLocalMainBroker,
-  kafkaBrokers,
-  localBootstrap,
-  topicPartitions,
-} from './config';
+import { mainPort, clusterSize, databaseUrls, infraKafkaConnection, isLocalMainBroker, kafkaBrokers, localBootstrap, topicPartitions } from './config';
 import { compose, dockerRequested, dockerUsable } from './docker';
 import { isKafkaFetched } from './kafka-dist';
 import { brokerPaths } from './paths';
@@ -38,7 +29,18 @@ export { replicationFor, contractTopicConfigs, topicConfigsFor, deadLetterRetent
 export type { Replication } from './broker-settings';
 export { waitForKafka, ensureTopics, reconcileTopicConfigs, waitForTopicLeaders, describePartitions, describeTopicConfigs } from '@lib/kafka/admin';
 export { ensureDatabases, createDatabase, dropDatabase, databaseExists, ensurePostgresRunning } from './postgres';
-export { kafkaBrokers, topicPartitions, databaseUrls, infraKafkaConnection, toolKafkaConnection, loadDotEnv, clusterSize, parseClusterSize, localBootstrap, mainPort } from './config';
+export {
+  kafkaBrokers,
+  topicPartitions,
+  databaseUrls,
+  infraKafkaConnection,
+  toolKafkaConnection,
+  loadDotEnv,
+  clusterSize,
+  parseClusterSize,
+  localBootstrap,
+  mainPort,
+} from './config';
 export { InfraError, isPidAlive } from './util';
 export type { Logger } from './util';
 export { REPO_ROOT } from './paths';
@@ -136,15 +138,14 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
     try {
       await waitForKafka(infraKafkaConnection(brokers), { timeoutMs: Math.min(timeoutMs, 30_000) });
     } catch (e) {
-      throw new InfraError(
-        `Kafka at ${brokers.join(',')} is not reachable (${(e as Error).message}); infra:up starts a broker only for localhost:${port}`,
-      );
+      throw new InfraError(`Kafka at ${brokers.join(',')} is not reachable (${(e as Error).message}); infra:up starts a broker only for localhost:${port}`);
     }
     nodes = await countBrokers(infraKafkaConnection(brokers));
     runsVersion = undefined;
   } else if (dockerRequested() && dockerUsable()) {
     mode = 'docker';
-    if (nodes !== 1 && nodes !== 3) throw new InfraError(`docker-compose.kafka.yml has a single broker and a 3-node cluster (profile "cluster"), not ${nodes} nodes`);
+    if (nodes !== 1 && nodes !== 3)
+      throw new InfraError(`docker-compose.kafka.yml has a single broker and a 3-node cluster (profile "cluster"), not ${nodes} nodes`);
     // The cluster profile's services, named: `kafka` (the single broker) would take port 9092 too.
     compose(nodes === 3 ? ['--profile', 'cluster', 'up', '-d', 'kafka-cluster-init', 'postgres'] : ['up', '-d'], log);
     await waitForKafka(infraKafkaConnection(localBootstrap(nodes)), { timeoutMs, brokers: nodes });
@@ -193,7 +194,8 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
         `kafka: ${nodes}-node cluster "${MAIN_CLUSTER}" ${cluster.alreadyRunning ? 'already running' : 'ready'} on ${cluster.brokers.join(', ')}, ` +
           `Kafka ${cluster.version} (pids ${cluster.nodes.map((n) => n.pid()).join(', ')}; logs ${clusterLogs()})`,
       );
-      if (brokers.length < nodes) log(`kafka: for the apps and tools, set KAFKA_BROKERS=${localBootstrap(nodes).join(',')} (node 1 alone works only while it is up)`);
+      if (brokers.length < nodes)
+        log(`kafka: for the apps and tools, set KAFKA_BROKERS=${localBootstrap(nodes).join(',')} (node 1 alone works only while it is up)`);
     }
   }
 
@@ -204,7 +206,11 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
 
   const createdDatabases = await ensureDatabases({ log });
   if (createdDatabases.length === 0) {
-    log(`postgres: databases ${Object.values(databaseUrls()).map((u) => parseDatabaseUrl(u).database).join(', ')} present`);
+    log(
+      `postgres: databases ${Object.values(databaseUrls())
+        .map((u) => parseDatabaseUrl(u).database)
+        .join(', ')} present`,
+    );
   }
   return { mode, brokers, nodes, version: runsVersion, startedBroker, createdTopics: topics.created, createdDatabases };
 }
@@ -312,7 +318,18 @@ export async function infraStatus(): Promise<InfraStatus> {
     databaseUrls: { order: urls.ORDER_DATABASE_URL, payment: urls.PAYMENT_DATABASE_URL, notification: urls.NOTIFICATION_DATABASE_URL },
     consoleUrl: process.env.CONSOLE_URL?.trim() || DEFAULT_CONSOLE_URL,
   });
-  return { kafkaVersion: kafkaVersion(), jarsFetched: isKafkaFetched(), brokers, kafkaReady, clusterBrokers, local, localBrokers, missingTopics, postgres, apps };
+  return {
+    kafkaVersion: kafkaVersion(),
+    jarsFetched: isKafkaFetched(),
+    brokers,
+    kafkaReady,
+    clusterBrokers,
+    local,
+    localBrokers,
+    missingTopics,
+    postgres,
+    apps,
+  };
 }
 export * from './preflight';
 export * from './app-backlog';

@@ -158,8 +158,8 @@ export async function fetchKafka(opts: FetchKafkaOptions = {}): Promise<string> 
           missing
             ? `Kafka ${version} is not on Maven Central (${kafkaArtifacts(version).join(', ')}); choose another KAFKA_VERSION (default ${DEFAULT_KAFKA_VERSION}, see libs/infra/src/versions.ts).\n${tail}`
             : network
-            ? `could not download Kafka ${version} from Maven Central (network/proxy?). Check that https://repo.maven.apache.org is reachable (or configure a mirror/proxy in ~/.m2/settings.xml), then run \`npm run infra:fetch\` again.\n${tail}`
-            : `mvn failed to fetch Kafka ${version} (exit ${code}); run \`npm run infra:fetch\` again to retry.\n${tail}`,
+              ? `could not download Kafka ${version} from Maven Central (network/proxy?). Check that https://repo.maven.apache.org is reachable (or configure a mirror/proxy in ~/.m2/settings.xml), then run \`npm run infra:fetch\` again.\n${tail}`
+              : `mvn failed to fetch Kafka ${version} (exit ${code}); run \`npm run infra:fetch\` again to retry.\n${tail}`,
         );
       }
       const jars = fs.readdirSync(staging).filter((f) => f.endsWith('.jar'));

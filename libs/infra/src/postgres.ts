@@ -83,9 +83,7 @@ export async function ensurePostgresRunning(url: string, opts: { log?: Logger; t
   log(`postgres: starting cluster ${version}/main`);
   const r = spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { encoding: 'utf8' });
   if (r.status !== 0 && !/already running/i.test(`${r.stdout}${r.stderr}`)) {
-    throw new InfraError(
-      `could not start PostgreSQL (pg_ctlcluster ${version} main start, exit ${r.status}): ${(r.stderr || r.stdout).trim()}`,
-    );
+    throw new InfraError(`could not start PostgreSQL (pg_ctlcluster ${version} main start, exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
   }
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   while (!(await isPortOpen(port, probeHost))) {

@@ -108,7 +108,9 @@ describe('three-node Kafka cluster from the Maven Central jars', () => {
       // Duplicates are allowed (at-least-once); say how many there were.
       const duplicates = recorder.messages.length - seen.size;
       const failed = [...failures].map(([reason, n]) => `${n} × ${reason}`).join('; ') || 'none';
-      process.stdout.write(`[cluster] acknowledged ${acknowledged.size}, consumed ${recorder.messages.length}, duplicates ${duplicates}; failed sends: ${failed}\n`);
+      process.stdout.write(
+        `[cluster] acknowledged ${acknowledged.size}, consumed ${recorder.messages.length}, duplicates ${duplicates}; failed sends: ${failed}\n`,
+      );
     } finally {
       await recorder.stop();
     }

@@ -18,7 +18,8 @@ describe('run-kafka-class.sh (the bin/kafka-*.sh launcher)', () => {
     for (const dir of ['libs/infra/kafka', 'libs/infra/src', 'bin', 'fakebin']) fs.mkdirSync(path.join(root, dir), { recursive: true });
     fs.copyFileSync(path.join(REPO_ROOT, 'libs/infra/kafka/run-kafka-class.sh'), path.join(root, 'libs/infra/kafka/run-kafka-class.sh'));
     fs.copyFileSync(path.join(REPO_ROOT, 'libs/infra/src/versions.ts'), path.join(root, 'libs/infra/src/versions.ts'));
-    for (const wrapper of ['kafka-console-producer.sh', 'kafka-console-consumer.sh']) fs.copyFileSync(path.join(REPO_ROOT, 'bin', wrapper), path.join(root, 'bin', wrapper));
+    for (const wrapper of ['kafka-console-producer.sh', 'kafka-console-consumer.sh'])
+      fs.copyFileSync(path.join(REPO_ROOT, 'bin', wrapper), path.join(root, 'bin', wrapper));
     for (const version of [DEFAULT_KAFKA_VERSION, '3.9.1']) {
       fs.mkdirSync(path.join(root, '.local/kafka', version, 'libs'), { recursive: true });
       fs.writeFileSync(path.join(root, '.local/kafka', version, 'libs/.complete'), '');
@@ -33,13 +34,23 @@ describe('run-kafka-class.sh (the bin/kafka-*.sh launcher)', () => {
     const out = execFileSync(path.join(root, 'bin', wrapper), args, {
       env: { PATH: `${path.join(root, 'fakebin')}:${process.env.PATH}`, ...env },
       encoding: 'utf8',
-    }).trim().split('\n');
+    })
+      .trim()
+      .split('\n');
     const cp = out.indexOf('-cp');
     return { classpath: out[cp + 1], main: out[cp + 2], args: out.slice(cp + 3) };
   };
 
   it('runs the default version with the 4.2+ option names, whichever spelling was typed', () => {
-    const r = run('kafka-console-producer.sh', ['--bootstrap-server', 'localhost:9092', '--topic', 't', '--property', 'parse.key=true', '--producer-property=acks=all']);
+    const r = run('kafka-console-producer.sh', [
+      '--bootstrap-server',
+      'localhost:9092',
+      '--topic',
+      't',
+      '--property',
+      'parse.key=true',
+      '--producer-property=acks=all',
+    ]);
     expect(r.classpath).toBe(path.join(root, '.local/kafka', DEFAULT_KAFKA_VERSION, 'libs/*'));
     expect(r.main).toBe('org.apache.kafka.tools.ConsoleProducer');
     expect(r.args).toEqual(['--bootstrap-server', 'localhost:9092', '--topic', 't', '--reader-property', 'parse.key=true', '--command-property=acks=all']);
@@ -65,7 +76,16 @@ describe('run-kafka-class.sh (the bin/kafka-*.sh launcher)', () => {
   it('passes a config file the user gave as it is, with KAFKA_SASL_ set: no generated one next to it', () => {
     // This copy of the repository has no scripts/kafka-client-config.ts: asking it for a config would fail the run.
     const env = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' };
-    expect(run('kafka-console-producer.sh', ['--topic', 't', '--producer.config', 'mine.properties'], env).args).toEqual(['--topic', 't', '--command-config', 'mine.properties']);
-    expect(run('kafka-console-consumer.sh', ['--topic', 't', '--command-config=mine.properties'], env).args).toEqual(['--topic', 't', '--command-config=mine.properties']);
+    expect(run('kafka-console-producer.sh', ['--topic', 't', '--producer.config', 'mine.properties'], env).args).toEqual([
+      '--topic',
+      't',
+      '--command-config',
+      'mine.properties',
+    ]);
+    expect(run('kafka-console-consumer.sh', ['--topic', 't', '--command-config=mine.properties'], env).args).toEqual([
+      '--topic',
+      't',
+      '--command-config=mine.properties',
+    ]);
   });
 });

@@ -250,12 +250,16 @@ export class ConsumerRunner {
     this.crashes = [...this.crashes.filter((at) => now - at < windowMs), now];
     if (this.crashes.length > maxRestarts) {
       this.state = 'failed';
-      this.log.error(`consumer group ${this.options.groupId} crashed ${this.crashes.length} times within ${Math.round(windowMs / 1000)} s; not restarting it again (liveness fails): ${reason}`);
+      this.log.error(
+        `consumer group ${this.options.groupId} crashed ${this.crashes.length} times within ${Math.round(windowMs / 1000)} s; not restarting it again (liveness fails): ${reason}`,
+      );
       return;
     }
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (this.crashes.length - 1));
     this.state = 'restarting';
-    this.log.error(`consumer group ${this.options.groupId} crashed (${reason}); restarting it in ${delay} ms (crash ${this.crashes.length} of at most ${maxRestarts} within ${Math.round(windowMs / 1000)} s)`);
+    this.log.error(
+      `consumer group ${this.options.groupId} crashed (${reason}); restarting it in ${delay} ms (crash ${this.crashes.length} of at most ${maxRestarts} within ${Math.round(windowMs / 1000)} s)`,
+    );
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       void this.restart(reason);

@@ -91,7 +91,8 @@ export function clientRefusedReason(error: unknown): string | null {
     const message = (e as { message?: unknown }).message;
     const detail = typeof message === 'string' ? message : (e.type ?? e.name ?? 'refused');
     if (e.name && REFUSED_ERROR_NAMES.has(e.name)) return `authentication failed: ${detail}`;
-    if (e.type && REFUSED_PROTOCOL_TYPES.has(e.type)) return `${e.type.includes('AUTHORIZATION') ? 'authorization' : 'authentication'} failed (${e.type}): ${detail}`;
+    if (e.type && REFUSED_PROTOCOL_TYPES.has(e.type))
+      return `${e.type.includes('AUTHORIZATION') ? 'authorization' : 'authentication'} failed (${e.type}): ${detail}`;
   }
   return null;
 }

@@ -66,9 +66,7 @@ export class DurableProducer {
         topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
       });
       const acknowledged = new Set(metadata.map((m) => `${m.topicName}[${m.partition}]`));
-      const unacknowledged = new Set(
-        sent.map(({ topic, message }) => `${topic}[${this.partitionOf.get(message)}]`).filter((tp) => !acknowledged.has(tp)),
-      );
+      const unacknowledged = new Set(sent.map(({ topic, message }) => `${topic}[${this.partitionOf.get(message)}]`).filter((tp) => !acknowledged.has(tp)));
       if (unacknowledged.size > 0) {
         throw new Error(`kafkajs resolved a send without an acknowledgement from ${[...unacknowledged].join(', ')} (tulios/kafkajs#1303); send it again`);
       }

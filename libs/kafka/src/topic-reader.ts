@@ -59,7 +59,10 @@ export async function readTopic(connection: KafkaConnectionOptions, topic: strin
       });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`reading ${topic}: end not reached within ${timeoutMs} ms (partitions left: ${[...pending].join(', ')})`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`reading ${topic}: end not reached within ${timeoutMs} ms (partitions left: ${[...pending].join(', ')})`)),
+          timeoutMs,
+        );
       });
       try {
         await Promise.race([allRead, timeout]);

@@ -105,9 +105,19 @@ describe('local infrastructure (real Kafka broker and PostgreSQL)', () => {
     const { code, stdout } = await run(
       path.join(ROOT, 'bin', 'kafka-console-consumer.sh'),
       [
-        '--bootstrap-server', kafkaBrokers().join(','), '--topic', topic, '--from-beginning',
-        '--max-messages', '1', '--timeout-ms', '30000',
-        '--property', 'print.key=true', '--property', 'key.separator=|',
+        '--bootstrap-server',
+        kafkaBrokers().join(','),
+        '--topic',
+        topic,
+        '--from-beginning',
+        '--max-messages',
+        '1',
+        '--timeout-ms',
+        '30000',
+        '--property',
+        'print.key=true',
+        '--property',
+        'key.separator=|',
       ],
       undefined,
       60_000,
@@ -125,7 +135,10 @@ describe('local infrastructure (real Kafka broker and PostgreSQL)', () => {
 
     const groupId = `test.infra.compat.${randomUUID()}`;
     const seen = new Set<string>();
-    const members = [kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 }), kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 })];
+    const members = [
+      kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 }),
+      kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 }),
+    ];
     consumers.push(...members);
     const assigned = new Map<number, number>();
     for (const [i, member] of members.entries()) {
@@ -139,7 +152,10 @@ describe('local infrastructure (real Kafka broker and PostgreSQL)', () => {
     while ((seen.size < 30 || assigned.size < 2 || [...assigned.values()].some((n) => n === 0)) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect({ consumed: seen.size, membersWithPartitions: [...assigned.values()].filter((n) => n > 0).length }).toEqual({ consumed: 30, membersWithPartitions: 2 });
+    expect({ consumed: seen.size, membersWithPartitions: [...assigned.values()].filter((n) => n > 0).length }).toEqual({
+      consumed: 30,
+      membersWithPartitions: 2,
+    });
 
     const admin = kafka.admin();
     await admin.connect();

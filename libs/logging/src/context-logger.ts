@@ -22,8 +22,20 @@ export class ContextLogger extends ConsoleLogger {
     super(service, { json: format === 'json', logLevels: LEVELS.slice(0, LEVELS.indexOf(level as LogLevel) + 1), ...options });
   }
 
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel, writeStreamType?: 'stdout' | 'stderr', errorStack?: unknown): void {
-    super.printMessages(messages.map(maskLogArgument), context, logLevel, writeStreamType, typeof errorStack === 'string' ? maskSecrets(errorStack) : errorStack);
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: LogLevel,
+    writeStreamType?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+  ): void {
+    super.printMessages(
+      messages.map(maskLogArgument),
+      context,
+      logLevel,
+      writeStreamType,
+      typeof errorStack === 'string' ? maskSecrets(errorStack) : errorStack,
+    );
   }
 
   protected override printStackTrace(stack: string): void {

@@ -18,7 +18,9 @@ describe('ContextLogger', () => {
   it('writes one JSON object per line carrying the service and the context of the message being handled', () => {
     const logger = new ContextLogger('payment', 'json', 'log');
     const [line] = captureStdout(() =>
-      withLogContext({ correlationId: 'corr-1', eventId: 'e-1', topic: 'order.created', orderId: 'o-1' }, () => logger.log('payment authorised', 'AuthorizePayment')),
+      withLogContext({ correlationId: 'corr-1', eventId: 'e-1', topic: 'order.created', orderId: 'o-1' }, () =>
+        logger.log('payment authorised', 'AuthorizePayment'),
+      ),
     );
     expect(JSON.parse(line)).toMatchObject({
       level: 'log',

@@ -42,7 +42,10 @@ describe('connectEventsTransport', () => {
     app = await NestFactory.create(ProbeModule, { logger: false, abortOnError: false });
     // The same request validation as bootstrapService's.
     app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-    transport = new KafkaEventsTransport({ app: 'payment', kafka: { brokers: ['127.0.0.1:9'], clientId: 'connect-test' } }, new DataSource({ type: 'postgres' }));
+    transport = new KafkaEventsTransport(
+      { app: 'payment', kafka: { brokers: ['127.0.0.1:9'], clientId: 'connect-test' } },
+      new DataSource({ type: 'postgres' }),
+    );
     connectEventsTransport(app, transport);
   });
 
@@ -57,7 +60,7 @@ describe('connectEventsTransport', () => {
   const contextOf = (event: EventEnvelope) =>
     new KafkaEventContext([{ topic: event.type, partition: 0, offset: '0', key: null, value: null, headers: {}, timestamp: '0' }, event, 1]);
 
-  it('hands a handler the very event and context the transport passed, through the app\'s global ValidationPipe', async () => {
+  it("hands a handler the very event and context the transport passed, through the app's global ValidationPipe", async () => {
     const event = orderCreated();
     const ctx = contextOf(event);
     await call(Topics.OrderCreated, event, ctx);
@@ -65,7 +68,7 @@ describe('connectEventsTransport', () => {
     expect(seen.event).toBe(event);
   });
 
-  it('gives the transport a handler\'s original error (the app\'s exception filter applies), not Nest\'s generic "Internal server error"', async () => {
+  it("gives the transport a handler's original error (the app's exception filter applies), not Nest's generic \"Internal server error\"", async () => {
     const event = orderCreated();
     await expect(call(Topics.PaymentCompleted, event, contextOf(event))).rejects.toBe(databaseDown);
   });

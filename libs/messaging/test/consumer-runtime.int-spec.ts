@@ -44,11 +44,17 @@ describe('KafkaEventsTransport on the real broker and database', () => {
   beforeAll(async () => {
     await createRunTopics(run.prefix);
     const [pdb, ndb] = await Promise.all([createTestDatabase('messaging_payment'), createTestDatabase('messaging_notification')]);
-    cleanup.push(() => pdb.drop(), () => ndb.drop());
+    cleanup.push(
+      () => pdb.drop(),
+      () => ndb.drop(),
+    );
     await Promise.all([migrateTestDatabase(pdb.url), migrateTestDatabase(ndb.url)]);
     paymentDb = new TestDb(pdb.url);
     notificationDb = new TestDb(ndb.url);
-    cleanup.unshift(() => paymentDb.close(), () => notificationDb.close());
+    cleanup.unshift(
+      () => paymentDb.close(),
+      () => notificationDb.close(),
+    );
 
     dlq = await TopicRecorder.start(['payment.dlq', 'notification.dlq']);
     cleanup.unshift(() => dlq.stop());
@@ -66,7 +72,10 @@ describe('KafkaEventsTransport on the real broker and database', () => {
       startTestConsumer({ ...common, app: 'payment', groupId: run.group, databaseUrl: pdb.url }),
       startTestConsumer({ ...common, app: 'notification', groupId: notificationGroup, databaseUrl: ndb.url }),
     ]);
-    cleanup.unshift(() => payment.close(), () => notification.close());
+    cleanup.unshift(
+      () => payment.close(),
+      () => notification.close(),
+    );
     publisher = new TestPublisher();
     cleanup.unshift(() => publisher.close());
   });
@@ -89,7 +98,10 @@ describe('KafkaEventsTransport on the real broker and database', () => {
       bad.flatMap((b, i) => [b.line, JSON.stringify(valid[i])]),
     );
 
-    for (const [app, group] of [['payment', run.group], ['notification', notificationGroup]] as const) {
+    for (const [app, group] of [
+      ['payment', run.group],
+      ['notification', notificationGroup],
+    ] as const) {
       const letters = await eventually(() => deadLettersOf(dlq.messages, group), {
         accept: (found) => found.length >= bad.length,
         timeoutMs: 30_000,
@@ -128,7 +140,10 @@ describe('KafkaEventsTransport on the real broker and database', () => {
     await sendWithConsoleProducer(orderCreatedTopic, [JSON.stringify(event)]);
     const [effect] = await eventually(() => paymentDb.effectsOf(event.id), { accept: (rows) => rows.length === 1, what: 'effect' });
     expect(effect.order_id).toBe(event.data.orderId);
-    const inbox = await paymentDb.rows<{ event_type: string; topic: string }>(`SELECT event_type, topic FROM inbox WHERE consumer = $1 AND event_id = $2`, [run.group, event.id]);
+    const inbox = await paymentDb.rows<{ event_type: string; topic: string }>(`SELECT event_type, topic FROM inbox WHERE consumer = $1 AND event_id = $2`, [
+      run.group,
+      event.id,
+    ]);
     expect(inbox).toEqual([{ event_type: 'order.created', topic: orderCreatedTopic }]);
   });
 

@@ -62,7 +62,11 @@ describe('KafkaEventsTransport in a consumer killed with SIGKILL', () => {
     await first.start();
     await publisher.publishAll(topic, events.slice(0, 200));
 
-    await eventually(() => db.count(`SELECT count(*) AS n FROM test_effects`), { accept: (n) => n >= 100, timeoutMs: 30_000, what: '100 effects before the kill' });
+    await eventually(() => db.count(`SELECT count(*) AS n FROM test_effects`), {
+      accept: (n) => n >= 100,
+      timeoutMs: 30_000,
+      what: '100 effects before the kill',
+    });
     await first.kill('SIGKILL');
     const atKill = await db.count(`SELECT count(*) AS n FROM test_effects`);
     expect(atKill).toBeLessThan(events.length); // killed mid-stream

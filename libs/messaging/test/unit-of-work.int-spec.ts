@@ -52,7 +52,7 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
     ['one transaction per delivery', (ds) => new TransactionPerDelivery(ds, inbox)],
     ['one transaction per batch, a savepoint per delivery', (ds) => new TransactionPerBatch(ds, inbox)],
   ])('%s', (_, strategy) => {
-    it('commits each delivery\'s work with its inbox row, and reports an event handled before as a duplicate without running its work', async () => {
+    it("commits each delivery's work with its inbox row, and reports an event handled before as a duplicate without running its work", async () => {
       const before = delivery();
       await strategy(dataSource).run([before]);
       const [a, b] = [delivery(), delivery()];
@@ -85,7 +85,7 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
     });
   });
 
-  it('keeps the deliveries of a batch around a failing one apart: its work is rolled back to its savepoint, its neighbours\' stays', async () => {
+  it("keeps the deliveries of a batch around a failing one apart: its work is rolled back to its savepoint, its neighbours' stays", async () => {
     const a = delivery();
     const partly = delivery(randomUUID(), [effect(randomUUID()), failing()]); // wrote an effect, then failed
     const result = await new TransactionPerBatch(dataSource, inbox).run([a, partly]);

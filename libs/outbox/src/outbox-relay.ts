@@ -396,7 +396,10 @@ export class OutboxRelay {
    * steps down.
    */
   private async markPublished(client: Client, rows: OutboxRow[]): Promise<boolean> {
-    const deleted = await this.lease.fencedDelete(client, rows.map((r) => r.id));
+    const deleted = await this.lease.fencedDelete(
+      client,
+      rows.map((r) => r.id),
+    );
     if (deleted === null) {
       this.counters.deposedLeaderRowsTotal += rows.length;
       this.options.observer?.onDeposedLeaderRows?.(rows.length);
@@ -431,22 +434,19 @@ export class OutboxRelay {
     const message = errorMessage(error).slice(0, 2000);
     this.counters.failedPublishesTotal++;
     if (attempts >= this.maxAttempts) {
-      await client.query(
-        `UPDATE outbox SET attempts = $2, last_error = $3, parked_at = clock_timestamp() WHERE id = $1`,
-        [row.id, attempts, message],
-      );
+      await client.query(`UPDATE outbox SET attempts = $2, last_error = $3, parked_at = clock_timestamp() WHERE id = $1`, [row.id, attempts, message]);
       this.counters.parkedTotal++;
       this.options.observer?.onParked();
-      this.logger.error(
-        `outbox row ${row.id} (event ${row.event_id}, ${row.topic}) parked after ${attempts} failed publishes: ${message}`,
-      );
+      this.logger.error(`outbox row ${row.id} (event ${row.event_id}, ${row.topic}) parked after ${attempts} failed publishes: ${message}`);
       return;
     }
     const delay = this.backoff(attempts);
-    await client.query(
-      `UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE id = $1`,
-      [row.id, attempts, message, delay],
-    );
+    await client.query(`UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE id = $1`, [
+      row.id,
+      attempts,
+      message,
+      delay,
+    ]);
     this.logger.warn(`outbox row ${row.id} (event ${row.event_id}) failed to publish (attempt ${attempts}), retry in ${delay} ms: ${message}`);
   }
 

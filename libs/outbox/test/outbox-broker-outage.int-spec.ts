@@ -4,7 +4,17 @@ import { DurableProducer } from '@lib/kafka';
 import { eventually, TopicRecorder, uniqueName } from '@lib/testing';
 import { Client } from 'pg';
 import { OutboxRelay } from '../src';
-import { countById, createOutboxDatabase, createUniqueTopic, decodeRow, insertRows, MemoryLogger, muteExpectedKafkaJsErrors, OutboxDatabase, testRow } from './outbox-test-kit';
+import {
+  countById,
+  createOutboxDatabase,
+  createUniqueTopic,
+  decodeRow,
+  insertRows,
+  MemoryLogger,
+  muteExpectedKafkaJsErrors,
+  OutboxDatabase,
+  testRow,
+} from './outbox-test-kit';
 
 jest.setTimeout(240_000);
 muteExpectedKafkaJsErrors();
@@ -39,7 +49,15 @@ describe('a broker outage while events are being written', () => {
     const topic = await createUniqueTopic('outage', BROKERS, 3);
     producer = new DurableProducer({ brokers: BROKERS, clientId: uniqueName('outbox-outage'), connectionTimeout: 1000, requestTimeout: 5000 });
     const logger = new MemoryLogger();
-    relay = new OutboxRelay({ connectionString: db.url, publisher: producer, pollIntervalMs: 200, initialBackoffMs: 200, maxBackoffMs: 2000, maxAttempts: 5, logger });
+    relay = new OutboxRelay({
+      connectionString: db.url,
+      publisher: producer,
+      pollIntervalMs: 200,
+      initialBackoffMs: 200,
+      maxBackoffMs: 2000,
+      maxAttempts: 5,
+      logger,
+    });
     relay.start();
 
     // One event per transaction every 20 ms, each key in order, for the whole test.

@@ -41,7 +41,11 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
     const kafka = await startPrivateKafka('outbox-writer', 29792, 1);
     cleanups.push(() => kafka.stop());
     const { db, producer, relay } = await setUp('outbox_commit', {}, kafka.brokers);
-    cleanups.push(() => db.drop(), () => producer.disconnect(), () => relay.stop());
+    cleanups.push(
+      () => db.drop(),
+      () => producer.disconnect(),
+      () => relay.stop(),
+    );
     const recorder = await TopicRecorder.start([EventTypes.OrderCreated], kafka.brokers);
     cleanups.push(() => recorder.stop());
     const writer = new OutboxWriter();
@@ -81,7 +85,11 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
 
   it('publishes a row that commits after a row with a larger id (nothing skipped)', async () => {
     const { db, producer, acks, relay } = await setUp('outbox_commit_order');
-    cleanups.push(() => db.drop(), () => producer.disconnect(), () => relay.stop());
+    cleanups.push(
+      () => db.drop(),
+      () => producer.disconnect(),
+      () => relay.stop(),
+    );
     const topic = await createUniqueTopic('commit-order');
     const recorder = await TopicRecorder.start([topic], MAIN_BROKERS);
     cleanups.push(() => recorder.stop());
@@ -126,9 +134,7 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
     await expect(attempt).rejects.toBeInstanceOf(InvalidEventError);
     const error = (await attempt.catch((e: unknown) => e)) as InvalidEventError;
     expect(error.code).toBe('INVALID_EVENT');
-    expect(error.violations).toEqual(
-      expect.arrayContaining([expect.stringContaining('data.currency'), expect.stringContaining('data.items[0].quantity')]),
-    );
+    expect(error.violations).toEqual(expect.arrayContaining([expect.stringContaining('data.currency'), expect.stringContaining('data.items[0].quantity')]));
     expect(await db.dataSource.query(`SELECT id FROM orders`)).toEqual([]);
     expect(await db.dataSource.query(`SELECT id FROM outbox`)).toEqual([]);
   });
@@ -153,7 +159,12 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
         topic: 'payment.failed',
         message_key: orderId,
         payload: JSON.stringify(published),
-        headers: { [EventHeaders.EventId]: published.id, [EventHeaders.EventType]: 'payment.failed', [EventHeaders.EventVersion]: '1', [EventHeaders.CorrelationId]: cause.correlationId },
+        headers: {
+          [EventHeaders.EventId]: published.id,
+          [EventHeaders.EventType]: 'payment.failed',
+          [EventHeaders.EventVersion]: '1',
+          [EventHeaders.CorrelationId]: cause.correlationId,
+        },
       },
     ]);
     // An HTTP request causes events without a causation id.
@@ -178,7 +189,12 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
     const unreachable = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { name: 'KafkaJSConnectionError' });
     const relay = new OutboxRelay({
       connectionString: db.url,
-      publisher: { send: async () => { sends++; throw unreachable; } },
+      publisher: {
+        send: async () => {
+          sends++;
+          throw unreachable;
+        },
+      },
       initialBackoffMs: 400,
       maxBackoffMs: 400,
       logger: new MemoryLogger(),
@@ -216,7 +232,11 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
       initialBackoffMs: 1000,
       maxBackoffMs: 2000,
     });
-    cleanups.push(() => db.drop(), () => producer.disconnect(), () => relay.stop());
+    cleanups.push(
+      () => db.drop(),
+      () => producer.disconnect(),
+      () => relay.stop(),
+    );
     const topic = await createUniqueTopic('poison');
     const recorder = await TopicRecorder.start([topic], MAIN_BROKERS);
     cleanups.push(() => recorder.stop());

@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { DurableProducer } from '@lib/kafka';
 import { eventually, TopicRecorder, uniqueName } from '@lib/testing';
 import { OutboxRelay } from '../src';
-import { countById, createOutboxDatabase, createUniqueTopic, decodeRow, insertRows, MAIN_BROKERS, MemoryLogger, OutboxDatabase, testRow } from './outbox-test-kit';
+import {
+  countById,
+  createOutboxDatabase,
+  createUniqueTopic,
+  decodeRow,
+  insertRows,
+  MAIN_BROKERS,
+  MemoryLogger,
+  OutboxDatabase,
+  testRow,
+} from './outbox-test-kit';
 
 jest.setTimeout(180_000);
 
@@ -30,7 +40,16 @@ describe('three relays over one database', () => {
     for (let i = 0; i < 3; i++) {
       const producer = new DurableProducer({ brokers: MAIN_BROKERS, clientId: uniqueName(`outbox-relay-${i}`) });
       producers.push(producer);
-      relays.push(new OutboxRelay({ connectionString: db.url, publisher: producer, batchSize: 250, pollIntervalMs: 200, standbyRetryMs: 100, logger: new MemoryLogger() }));
+      relays.push(
+        new OutboxRelay({
+          connectionString: db.url,
+          publisher: producer,
+          batchSize: 250,
+          pollIntervalMs: 200,
+          standbyRetryMs: 100,
+          logger: new MemoryLogger(),
+        }),
+      );
     }
     relays.forEach((r) => r.start());
 

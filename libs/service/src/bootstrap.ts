@@ -29,7 +29,12 @@ export function loadEnvOrExit<E extends CommonEnv>(definition: ServiceDefinition
     return validateEnv(definition.env, process.env);
   } catch (error) {
     if (error instanceof InvalidConfigError) {
-      process.stderr.write(error.message.split('\n').map((line) => `${definition.app}: ${line}\n`).join(''));
+      process.stderr.write(
+        error.message
+          .split('\n')
+          .map((line) => `${definition.app}: ${line}\n`)
+          .join(''),
+      );
       process.exit(1);
     }
     throw error;
@@ -79,7 +84,9 @@ export async function bootstrapService<E extends CommonEnv>(
   const port = options.port ?? definition.port(env);
   await app.listen(port);
   const url = `http://localhost:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
-  logger.log(`${definition.app} serves HTTP on ${url} (readiness: ${url}/health/ready, everything: ${url}/health); the consumer joins its group in the background`);
+  logger.log(
+    `${definition.app} serves HTTP on ${url} (readiness: ${url}/health/ready, everything: ${url}/health); the consumer joins its group in the background`,
+  );
   joinInBackground(app, transport, app.get(ShutdownState), logger, env.CONSUMER_JOIN_DELAY_MS);
   return app;
 }
@@ -123,7 +130,9 @@ function serveOpenApi(app: INestApplication, name: string): void {
     )
     .setVersion('1')
     .addBearerAuth();
-  serveOpenApiDocument(app, builder, (document) => describeCommonHttp(document, { correlationId: true, databaseUnavailable: (path) => !WITHOUT_DATABASE.includes(path) }));
+  serveOpenApiDocument(app, builder, (document) =>
+    describeCommonHttp(document, { correlationId: true, databaseUnavailable: (path) => !WITHOUT_DATABASE.includes(path) }),
+  );
 }
 
 /**

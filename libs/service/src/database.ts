@@ -52,7 +52,11 @@ export async function runMigrationsExclusively(dataSource: DataSource): Promise<
  * change the schema (the runtime role) with migrations pending fails with one
  * line saying so and what to set.
  */
-export async function migrateSchema(runtime: DataSource, definition: Pick<ServiceDefinition, 'app' | 'publishes' | 'migrations'>, migrationUrl: string): Promise<string[]> {
+export async function migrateSchema(
+  runtime: DataSource,
+  definition: Pick<ServiceDefinition, 'app' | 'publishes' | 'migrations'>,
+  migrationUrl: string,
+): Promise<string[]> {
   const separate = migrationUrl !== (runtime.options as { url?: string }).url;
   const dataSource = separate
     ? new DataSource({ type: 'postgres', url: migrationUrl, migrations: serviceMigrations(definition), extra: { connectionTimeoutMillis: 5000, max: 2 } })
@@ -61,7 +65,10 @@ export async function migrateSchema(runtime: DataSource, definition: Pick<Servic
     if (separate) await dataSource.initialize();
     return await runMigrationsExclusively(dataSource);
   } catch (error) {
-    if ((error as { code?: string; driverError?: { code?: string } }).code === INSUFFICIENT_PRIVILEGE || (error as { driverError?: { code?: string } }).driverError?.code === INSUFFICIENT_PRIVILEGE) {
+    if (
+      (error as { code?: string; driverError?: { code?: string } }).code === INSUFFICIENT_PRIVILEGE ||
+      (error as { driverError?: { code?: string } }).driverError?.code === INSUFFICIENT_PRIVILEGE
+    ) {
       const user = safeUser(migrationUrl);
       const variable = `${definition.app.toUpperCase()}_MIGRATION_DATABASE_URL`;
       throw new Error(

@@ -205,7 +205,14 @@ export class ServiceModule {
       ],
       controllers: [HealthController, MetricsController, AdminController],
       providers,
-      exports: [SERVICE_DEFINITION, KafkaEventsTransport, DeadLetterSink, KafkaProbe, ServiceMetrics, ...(definition.publishes ? [EventPublisher, OutboxRelay] : [])],
+      exports: [
+        SERVICE_DEFINITION,
+        KafkaEventsTransport,
+        DeadLetterSink,
+        KafkaProbe,
+        ServiceMetrics,
+        ...(definition.publishes ? [EventPublisher, OutboxRelay] : []),
+      ],
     };
   }
 }

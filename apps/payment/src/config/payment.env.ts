@@ -36,6 +36,8 @@ export class PaymentEnv extends CommonEnv {
   @IsInt() @Min(0) @Max(600_000) PAYMENT_GATEWAY_LATENCY_MS: number = 0;
   /** Exposes `PUT /simulator` to change the simulated gateway's failure rate and latency at run time (tests, demos). */
   @IsBoolean()
-  @Transform(({ obj, key, value }: { obj: Record<string, unknown>; key: string; value: unknown }) => (typeof obj[key] === 'string' ? obj[key] === 'true' : value))
+  @Transform(({ obj, key, value }: { obj: Record<string, unknown>; key: string; value: unknown }) =>
+    typeof obj[key] === 'string' ? obj[key] === 'true' : value,
+  )
   PAYMENT_SIMULATOR_CONTROL: boolean = false;
 }

@@ -1,16 +1,4 @@
-import {
-  IsInt,
-  IsNotEmpty,
-  IsString,
-  IsUUID,
-  Max,
-  MaxLength,
-  Min,
-  ValidateBy,
-  ValidationOptions,
-  buildMessage,
-  isISO4217CurrencyCode,
-} from 'class-validator';
+import { IsInt, IsNotEmpty, IsString, IsUUID, Max, MaxLength, Min, ValidateBy, ValidationOptions, buildMessage, isISO4217CurrencyCode } from 'class-validator';
 
 /*
  * Field rules shared by the event classes. They are exported so that the HTTP
@@ -39,12 +27,8 @@ export function IsCurrencyCode(options?: ValidationOptions): PropertyDecorator {
     {
       name: IS_CURRENCY_CODE,
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' && /^[A-Z]{3}$/.test(value) && isISO4217CurrencyCode(value),
-        defaultMessage: buildMessage(
-          (each) => `${each}$property must be an ISO 4217 currency code in upper case, e.g. EUR`,
-          options,
-        ),
+        validate: (value: unknown) => typeof value === 'string' && /^[A-Z]{3}$/.test(value) && isISO4217CurrencyCode(value),
+        defaultMessage: buildMessage((each) => `${each}$property must be an ISO 4217 currency code in upper case, e.g. EUR`, options),
       },
     },
     options,

@@ -41,7 +41,8 @@ export class RetryPolicy {
     const message = describeError(error);
     if (failure.decision === 'wait') return { action: 'wait', what: message };
     // Not counted: the first retry delay each time, whatever the attempt.
-    if (failure.decision === 'requeue') return { action: 'requeue', inMs: Math.min(this.options.backoffMs, this.options.maxBackoffMs), why: `${failure.name}: ${message}` };
+    if (failure.decision === 'requeue')
+      return { action: 'requeue', inMs: Math.min(this.options.backoffMs, this.options.maxBackoffMs), why: `${failure.name}: ${message}` };
     if (failure.decision === 'dead_letter') return { action: 'dead_letter', reason: { kind: failure.name, message, attempts: attempt } };
     const inMs = this.nextDelay(attempt);
     return inMs === null ? { action: 'dead_letter', reason: { kind: failure.name, message, attempts: attempt } } : { action: 'retry', inMs };

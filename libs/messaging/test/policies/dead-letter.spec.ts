@@ -1,7 +1,14 @@
 import { DeadLetterHeaders, deadLetterHeaders } from '../../src';
 
 describe('deadLetterHeaders', () => {
-  const original = { topic: 'order.created', partition: 2, offset: '41', key: Buffer.from('order-1'), value: Buffer.from('not json'), headers: { 'event-id': 'e-1' } };
+  const original = {
+    topic: 'order.created',
+    partition: 2,
+    offset: '41',
+    key: Buffer.from('order-1'),
+    value: Buffer.from('not json'),
+    headers: { 'event-id': 'e-1' },
+  };
 
   it('keeps the original headers and adds where the message came from, who gave up on it and why', () => {
     const failedAt = new Date('2026-11-22T10:00:00.000Z');

@@ -41,6 +41,9 @@ describe('routeEvent', () => {
   });
 
   it('refuses an event nobody handles as unexpected_type', () => {
-    expect(routeEvent({ topic: 'order.created' }, event, '', () => undefined)).toMatchObject({ ok: false, reason: { kind: 'unexpected_type', message: 'no handler for order.created' } });
+    expect(routeEvent({ topic: 'order.created' }, event, '', () => undefined)).toMatchObject({
+      ok: false,
+      reason: { kind: 'unexpected_type', message: 'no handler for order.created' },
+    });
   });
 });

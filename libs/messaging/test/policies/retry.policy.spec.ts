@@ -10,7 +10,10 @@ describe('RetryPolicy', () => {
   it('retries a handler error after the backoff, and dead-letters it with the attempt count once the attempts are spent', () => {
     const bug = new Error('test handler refuses');
     expect(policy.decide(bug, 1, FAILURE_CLASSES)).toEqual({ action: 'retry', inMs: 200 });
-    expect(policy.decide(bug, 5, FAILURE_CLASSES)).toEqual({ action: 'dead_letter', reason: { kind: 'handler_error', message: 'test handler refuses', attempts: 5 } });
+    expect(policy.decide(bug, 5, FAILURE_CLASSES)).toEqual({
+      action: 'dead_letter',
+      reason: { kind: 'handler_error', message: 'test handler refuses', attempts: 5 },
+    });
   });
 
   it('waits for an unavailable dependency without spending an attempt, however many were made', () => {
@@ -20,7 +23,11 @@ describe('RetryPolicy', () => {
 
   it('requeues a lock timeout after the first delay without spending an attempt, however many were made', () => {
     const lockTimeout = Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' });
-    expect(policy.decide(lockTimeout, 5, FAILURE_CLASSES)).toEqual({ action: 'requeue', inMs: 200, why: 'database_contention: canceling statement due to lock timeout' });
+    expect(policy.decide(lockTimeout, 5, FAILURE_CLASSES)).toEqual({
+      action: 'requeue',
+      inMs: 200,
+      why: 'database_contention: canceling statement due to lock timeout',
+    });
   });
 
   it('dead-letters at once a class that says so, with the class as the kind', () => {

@@ -24,10 +24,14 @@ export function testRun(label: string): { prefix: string; group: string; topic: 
 
 /** Creates the run's topics (the ones the test consumer handles) before any consumer joins. */
 export async function createRunTopics(prefix: string, partitions = 3): Promise<void> {
-  await ensureTopics(connection('test-admin'), [Topics.OrderCreated, Topics.PaymentCompleted].map((t) => prefix + t), {
-    partitions,
-    replicationFactor: 1,
-  });
+  await ensureTopics(
+    connection('test-admin'),
+    [Topics.OrderCreated, Topics.PaymentCompleted].map((t) => prefix + t),
+    {
+      partitions,
+      replicationFactor: 1,
+    },
+  );
 }
 
 /** Publishes events as the apps' outbox relay does: key = order id, the event headers. */

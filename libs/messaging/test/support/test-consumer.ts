@@ -67,17 +67,13 @@ export class TestEventsController {
   @EventPattern(Topics.OrderCreated)
   async onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext): Promise<void> {
     const { orderId, totalAmount, currency } = event.data;
-    await this.effect(event, ctx, orderId, () =>
-      paymentCompleted({ orderId, amount: totalAmount, currency }, ctx.causedBy()),
-    );
+    await this.effect(event, ctx, orderId, () => paymentCompleted({ orderId, amount: totalAmount, currency }, ctx.causedBy()));
   }
 
   @EventPattern(Topics.PaymentCompleted)
   async onPaymentCompleted(@Payload() event: EventEnvelope<'payment.completed'>, @Ctx() ctx: KafkaEventContext): Promise<void> {
     const { orderId, paymentId, amount, currency } = event.data;
-    await this.effect(event, ctx, orderId, () =>
-      orderConfirmed({ orderId, paymentId, totalAmount: amount, currency }, ctx.causedBy()),
-    );
+    await this.effect(event, ctx, orderId, () => orderConfirmed({ orderId, paymentId, totalAmount: amount, currency }, ctx.causedBy()));
   }
 
   /** Phase 1 (no transaction) takes the handler's time; the effect, or the refusal, happens in the delivery's transaction. */

@@ -12,7 +12,12 @@ type Raw = { obj: Record<string, unknown>; key: string; value: unknown };
 const raw = ({ obj, key, value }: Raw) => (key in obj ? obj[key] : value);
 const toList = (params: Raw) => {
   const v = raw(params);
-  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+  return typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
 };
 /** `true`/`1`/`yes` (any case) → true; for boolean variables of the apps' config classes. */
 export const toBool = (params: Raw) => {
@@ -75,19 +80,35 @@ export function kafkaClientSettings(env: KafkaClientEnv): KafkaClientSettings {
       env.KAFKA_SSL && (env.KAFKA_SSL_CA_FILE || env.KAFKA_SSL_CERT_FILE)
         ? { caFile: env.KAFKA_SSL_CA_FILE, certFile: env.KAFKA_SSL_CERT_FILE, keyFile: env.KAFKA_SSL_KEY_FILE }
         : env.KAFKA_SSL,
-    sasl: env.KAFKA_SASL_MECHANISM ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' } : undefined,
+    sasl: env.KAFKA_SASL_MECHANISM
+      ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' }
+      : undefined,
   };
 }
 
 /** What is wrong with a set of Kafka security settings, one sentence per problem, each naming the variable to fix. */
-export function kafkaSecurityProblems(env: Pick<KafkaClientEnv, 'KAFKA_SSL' | 'KAFKA_SSL_CA_FILE' | 'KAFKA_SSL_CERT_FILE' | 'KAFKA_SSL_KEY_FILE' | 'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD' | 'KAFKA_SASL_ALLOW_PLAINTEXT'>): string[] {
+export function kafkaSecurityProblems(
+  env: Pick<
+    KafkaClientEnv,
+    | 'KAFKA_SSL'
+    | 'KAFKA_SSL_CA_FILE'
+    | 'KAFKA_SSL_CERT_FILE'
+    | 'KAFKA_SSL_KEY_FILE'
+    | 'KAFKA_SASL_MECHANISM'
+    | 'KAFKA_SASL_USERNAME'
+    | 'KAFKA_SASL_PASSWORD'
+    | 'KAFKA_SASL_ALLOW_PLAINTEXT'
+  >,
+): string[] {
   const problems: string[] = [];
   const mechanism = env.KAFKA_SASL_MECHANISM;
   if (mechanism) {
     if (!env.KAFKA_SASL_USERNAME) problems.push(`KAFKA_SASL_USERNAME must be set when KAFKA_SASL_MECHANISM is ${mechanism} (not set)`);
     if (!env.KAFKA_SASL_PASSWORD) problems.push(`KAFKA_SASL_PASSWORD must be set when KAFKA_SASL_MECHANISM is ${mechanism} (not set)`);
     if (mechanism === 'plain' && !env.KAFKA_SSL && !env.KAFKA_SASL_ALLOW_PLAINTEXT) {
-      problems.push('KAFKA_SSL must be true with KAFKA_SASL_MECHANISM=plain, which sends the password as is (set KAFKA_SASL_ALLOW_PLAINTEXT=true to allow it without TLS)');
+      problems.push(
+        'KAFKA_SSL must be true with KAFKA_SASL_MECHANISM=plain, which sends the password as is (set KAFKA_SASL_ALLOW_PLAINTEXT=true to allow it without TLS)',
+      );
     }
   } else if (env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD) {
     problems.push('KAFKA_SASL_MECHANISM must be set (plain, scram-sha-256 or scram-sha-512) when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is (not set)');
@@ -99,7 +120,11 @@ export function kafkaSecurityProblems(env: Pick<KafkaClientEnv, 'KAFKA_SSL' | 'K
     if (!isReadableFile(file)) problems.push(`${variable} must name a readable file (got ${JSON.stringify(file)})`);
   }
   if (!!env.KAFKA_SSL_CERT_FILE !== !!env.KAFKA_SSL_KEY_FILE) {
-    problems.push(env.KAFKA_SSL_CERT_FILE ? 'KAFKA_SSL_KEY_FILE must be set with KAFKA_SSL_CERT_FILE (not set)' : 'KAFKA_SSL_CERT_FILE must be set with KAFKA_SSL_KEY_FILE (not set)');
+    problems.push(
+      env.KAFKA_SSL_CERT_FILE
+        ? 'KAFKA_SSL_KEY_FILE must be set with KAFKA_SSL_CERT_FILE (not set)'
+        : 'KAFKA_SSL_CERT_FILE must be set with KAFKA_SSL_KEY_FILE (not set)',
+    );
   }
   return problems;
 }

@@ -13,7 +13,9 @@ export class MetricsController {
   @ApiProduces('text/plain')
   @ApiOkResponse({
     content: {
-      'text/plain': { schema: { type: 'string', example: '# HELP outbox_pending Events in the outbox not yet published\n# TYPE outbox_pending gauge\noutbox_pending 0\n' } },
+      'text/plain': {
+        schema: { type: 'string', example: '# HELP outbox_pending Events in the outbox not yet published\n# TYPE outbox_pending gauge\noutbox_pending 0\n' },
+      },
     },
   })
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')

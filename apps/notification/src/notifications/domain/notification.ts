@@ -42,14 +42,30 @@ export function composeMessage(event: NotifiableEvent): NotificationMessage {
   const base = { orderId: event.data.orderId, eventId: event.id, eventType: event.type, correlationId: event.correlationId };
   switch (event.type) {
     case 'order.created':
-      return { ...base, subject: 'Order received', body: `We received your order ${event.data.orderId} of ${money(event.data.totalAmount, event.data.currency)}.` };
+      return {
+        ...base,
+        subject: 'Order received',
+        body: `We received your order ${event.data.orderId} of ${money(event.data.totalAmount, event.data.currency)}.`,
+      };
     case 'order.confirmed':
-      return { ...base, subject: 'Order confirmed', body: `Your order ${event.data.orderId} is confirmed; ${money(event.data.totalAmount, event.data.currency)} was charged.` };
+      return {
+        ...base,
+        subject: 'Order confirmed',
+        body: `Your order ${event.data.orderId} is confirmed; ${money(event.data.totalAmount, event.data.currency)} was charged.`,
+      };
     case 'order.cancelled':
       return { ...base, subject: 'Order cancelled', body: `Your order ${event.data.orderId} was cancelled (${event.data.reason}).` };
     case 'payment.failed':
-      return { ...base, subject: 'Payment declined', body: `The payment of ${money(event.data.amount, event.data.currency)} for order ${event.data.orderId} was declined (${event.data.reason}).` };
+      return {
+        ...base,
+        subject: 'Payment declined',
+        body: `The payment of ${money(event.data.amount, event.data.currency)} for order ${event.data.orderId} was declined (${event.data.reason}).`,
+      };
     case 'payment.voided':
-      return { ...base, subject: 'Payment refunded', body: `The payment of ${money(event.data.amount, event.data.currency)} for your cancelled order ${event.data.orderId} was refunded (${event.data.reason}).` };
+      return {
+        ...base,
+        subject: 'Payment refunded',
+        body: `The payment of ${money(event.data.amount, event.data.currency)} for your cancelled order ${event.data.orderId} was refunded (${event.data.reason}).`,
+      };
   }
 }

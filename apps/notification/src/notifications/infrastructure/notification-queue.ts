@@ -43,15 +43,17 @@ export class NotificationQueue {
    */
   async claim(limit: number, leaseMs: number): Promise<ClaimedNotification[]> {
     if (limit <= 0) return [];
-    return this.dataSource.query(
-      `UPDATE notifications n SET attempts = n.attempts + 1, leased_until = clock_timestamp() + $2 * interval '1 millisecond'
+    return this.dataSource
+      .query(
+        `UPDATE notifications n SET attempts = n.attempts + 1, leased_until = clock_timestamp() + $2 * interval '1 millisecond'
        FROM (SELECT id FROM notifications
              WHERE delivered_at IS NULL AND next_attempt_at <= clock_timestamp() AND (leased_until IS NULL OR leased_until < clock_timestamp())
              ORDER BY next_attempt_at, created_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
        WHERE n.id = due.id
        RETURNING ${CLAIMED_COLUMNS}`,
-      [limit, leaseMs],
-    ).then((result: [ClaimedNotification[], number] | ClaimedNotification[]) => (isUpdateResult(result) ? result[0] : result));
+        [limit, leaseMs],
+      )
+      .then((result: [ClaimedNotification[], number] | ClaimedNotification[]) => (isUpdateResult(result) ? result[0] : result));
   }
 
   async markDelivered(id: string): Promise<void> {

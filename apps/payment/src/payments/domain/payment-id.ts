@@ -11,7 +11,10 @@ const PAYMENT_NAMESPACE = '6f1c3b9e-2d4a-4c8e-9b7f-0a5e3d2c1b4a';
  * idempotency key and cannot charge twice.
  */
 export function paymentIdFor(orderId: string): string {
-  const hash = createHash('sha1').update(Buffer.from(PAYMENT_NAMESPACE.replace(/-/g, ''), 'hex')).update(orderId).digest();
+  const hash = createHash('sha1')
+    .update(Buffer.from(PAYMENT_NAMESPACE.replace(/-/g, ''), 'hex'))
+    .update(orderId)
+    .digest();
   hash[6] = (hash[6] & 0x0f) | 0x50; // version 5
   hash[8] = (hash[8] & 0x3f) | 0x80; // RFC 4122 variant
   const hex = hash.subarray(0, 16).toString('hex');

@@ -27,7 +27,12 @@ class ScriptedGateway implements PaymentGateway {
   }
 }
 
-const request: AuthorizationRequest = { paymentId: '8a1f0c3e-2b4d-5e6f-8a9b-0c1d2e3f4a5b', orderId: '3f6c2a9e-8b1d-4c7a-9e2f-5a1b7c3d9e01', amount: 2500, currency: 'EUR' };
+const request: AuthorizationRequest = {
+  paymentId: '8a1f0c3e-2b4d-5e6f-8a9b-0c1d2e3f4a5b',
+  orderId: '3f6c2a9e-8b1d-4c7a-9e2f-5a1b7c3d9e01',
+  amount: 2500,
+  currency: 'EUR',
+};
 const settings: ResilienceSettings = { timeoutMs: 100, retries: 2, errorThresholdPercentage: 50, resetTimeoutMs: 300 };
 
 describe('ResilientPaymentGateway', () => {
@@ -42,7 +47,7 @@ describe('ResilientPaymentGateway', () => {
     gateway = new ResilientPaymentGateway(inner, settings);
   });
 
-  it('passes the adapter\'s decision through', async () => {
+  it("passes the adapter's decision through", async () => {
     await expect(gateway.authorize(request)).resolves.toEqual({ approved: true });
     expect(inner.calls).toBe(1);
   });

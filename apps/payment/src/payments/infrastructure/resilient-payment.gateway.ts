@@ -63,7 +63,8 @@ export class ResilientPaymentGateway implements PaymentGateway {
     } catch (error) {
       if (error instanceof GatewayRejectedError) return { approved: false, reason: shortenReason(error.reason) };
       // Open, or half-open with its one trial call in flight: the breaker refused the call without asking the gateway.
-      if (this.breaker.opened || isBreakerRefusal(error)) throw new DependencyUnavailableError('payment gateway', 'payment gateway unavailable: circuit breaker is open');
+      if (this.breaker.opened || isBreakerRefusal(error))
+        throw new DependencyUnavailableError('payment gateway', 'payment gateway unavailable: circuit breaker is open');
       if (error instanceof GatewayUnavailableError) throw new DependencyUnavailableError('payment gateway', `payment gateway unavailable: ${error.message}`);
       const message = error instanceof Error ? error.message : JSON.stringify(error);
       throw new Error(`payment gateway failed with an error of no known class: ${message}`, { cause: error });
@@ -78,7 +79,8 @@ export class ResilientPaymentGateway implements PaymentGateway {
       try {
         return await withTimeout(inner.voidPayment(request), this.settings.timeoutMs);
       } catch (error) {
-        if (attempt >= this.settings.retries) throw new DependencyUnavailableError('payment gateway', `payment gateway unavailable: ${(error as Error).message}`);
+        if (attempt >= this.settings.retries)
+          throw new DependencyUnavailableError('payment gateway', `payment gateway unavailable: ${(error as Error).message}`);
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }

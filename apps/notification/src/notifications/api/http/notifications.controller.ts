@@ -7,7 +7,8 @@ import { NotificationRecord } from '../../infrastructure/notification.record';
 
 class NotificationsQuery {
   @ApiProperty({ format: 'uuid', example: '0b6f7c1e-4a53-4d7e-9b0a-6f1d2c3e4f50' })
-  @IsUUID() orderId: string;
+  @IsUUID()
+  orderId: string;
 }
 
 class NotificationResponse {

@@ -128,7 +128,7 @@ describe('NotificationDispatcher on a real PostgreSQL database', () => {
     expect(log.callsFor(event.id)).toHaveLength(1);
   });
 
-  it('dead-letters a notification no attempt delivered — the event as the value, the usual headers — and removes its row and the event\'s inbox row, keeping the other channel\'s', async () => {
+  it("dead-letters a notification no attempt delivered — the event as the value, the usual headers — and removes its row and the event's inbox row, keeping the other channel's", async () => {
     const event = await record(cancelled());
     webhook.failures.set(event.id, 1000);
     const d = dispatcher();
@@ -155,7 +155,10 @@ describe('NotificationDispatcher on a real PostgreSQL database', () => {
     const [one, two] = [dispatcher({ concurrency: 7 }, [log]), dispatcher({ concurrency: 7 }, [log])];
     const delivered = async () => Number((await db.dataSource.query(`SELECT count(*) AS n FROM notifications WHERE delivered_at IS NOT NULL`))[0].n);
 
-    await eventually(async () => (await Promise.all([one.deliverDue(), two.deliverDue()]), delivered()), { accept: (n) => n === events.length, what: 'all delivered' });
+    await eventually(async () => (await Promise.all([one.deliverDue(), two.deliverDue()]), delivered()), {
+      accept: (n) => n === events.length,
+      what: 'all delivered',
+    });
     expect(log.calls).toHaveLength(events.length);
     expect(new Set(log.calls.map((c) => c.eventId)).size).toBe(events.length);
   });

@@ -120,7 +120,8 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
         if (this.failing) this.log.log('notification database reachable again; delivering');
         this.failing = false;
       } catch (error) {
-        if (!this.failing) this.log.warn(`cannot claim notifications to deliver (${describeError(error)}); trying again every ${this.settings.pollIntervalMs} ms`);
+        if (!this.failing)
+          this.log.warn(`cannot claim notifications to deliver (${describeError(error)}); trying again every ${this.settings.pollIntervalMs} ms`);
         this.failing = true;
       }
       // Woken by a commit, a finished delivery (a slot is free) or a retry coming due; else the poll.

@@ -8,6 +8,8 @@ export class LogChannel implements NotificationChannel {
   private readonly log = new Logger('LogChannel');
 
   async deliver(message: NotificationMessage): Promise<void> {
-    this.log.log(`[${message.eventType}] ${message.subject}: ${message.body} (order ${message.orderId}, event ${message.eventId}, correlationId ${message.correlationId})`);
+    this.log.log(
+      `[${message.eventType}] ${message.subject}: ${message.body} (order ${message.orderId}, event ${message.eventId}, correlationId ${message.correlationId})`,
+    );
   }
 }

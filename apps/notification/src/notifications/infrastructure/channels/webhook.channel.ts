@@ -50,7 +50,8 @@ export class WebhookChannel implements NotificationChannel {
         await this.post(message, signal);
         return;
       } catch (error) {
-        if (attempt >= this.settings.retries || signal?.aborted) throw new Error(`webhook delivery to ${this.origin} failed: ${summarise(error, this.settings.timeoutMs)}`);
+        if (attempt >= this.settings.retries || signal?.aborted)
+          throw new Error(`webhook delivery to ${this.origin} failed: ${summarise(error, this.settings.timeoutMs)}`);
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
       }
     }

@@ -38,19 +38,31 @@ function HasSafeTotal(): PropertyDecorator {
 // OpenAPI document at /docs; the class-validator decorators are what is enforced.
 export class OrderItemRequest {
   @ApiProperty({ minLength: 1, maxLength: MAX_SKU_LENGTH, example: 'BOOK-1' })
-  @IsString() @Length(1, MAX_SKU_LENGTH) @Matches(NO_CONTROL_CHARACTERS, noControlCharacters) sku: string;
+  @IsString()
+  @Length(1, MAX_SKU_LENGTH)
+  @Matches(NO_CONTROL_CHARACTERS, noControlCharacters)
+  sku: string;
 
   @ApiProperty({ minimum: 1, maximum: MAX_ITEM_QUANTITY, example: 2 })
-  @IsInt() @Min(1) @Max(MAX_ITEM_QUANTITY) quantity: number;
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ITEM_QUANTITY)
+  quantity: number;
 
   @ApiProperty({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'minor units', example: 1250 })
-  @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) unitPrice: number;
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  unitPrice: number;
 }
 
 /** Body of `POST /orders`; unknown fields are rejected, not ignored. */
 export class PlaceOrderRequest {
   @ApiProperty({ minLength: 1, maxLength: MAX_CUSTOMER_ID_LENGTH, example: 'c-42' })
-  @IsString() @Length(1, MAX_CUSTOMER_ID_LENGTH) @Matches(NO_CONTROL_CHARACTERS, noControlCharacters) customerId: string;
+  @IsString()
+  @Length(1, MAX_CUSTOMER_ID_LENGTH)
+  @Matches(NO_CONTROL_CHARACTERS, noControlCharacters)
+  customerId: string;
 
   @ApiProperty({ pattern: '^[A-Z]{3}$', description: 'ISO 4217', example: 'EUR' })
   @IsCurrencyCode()

@@ -78,7 +78,11 @@ export class PlaceOrderHandler {
 }
 
 function hashRequest(command: PlaceOrderCommand): string {
-  const body = { customerId: command.customerId, currency: command.currency, items: command.items.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })) };
+  const body = {
+    customerId: command.customerId,
+    currency: command.currency,
+    items: command.items.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
+  };
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
 

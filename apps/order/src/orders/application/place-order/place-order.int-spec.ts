@@ -35,7 +35,7 @@ describe('PlaceOrderHandler on a real PostgreSQL database', () => {
   });
   const orders = () => db.dataSource.query(`SELECT id, status, total_amount, customer_id FROM orders`);
 
-  it('creates a PENDING order with its total and its order.created, published by order with the request\'s correlation id', async () => {
+  it("creates a PENDING order with its total and its order.created, published by order with the request's correlation id", async () => {
     const placed = command();
     const { order, created } = await handler.execute(placed);
 

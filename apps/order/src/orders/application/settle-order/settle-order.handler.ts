@@ -7,9 +7,7 @@ import { EntityManager } from 'typeorm';
 import { canSettle, OrderNotFoundError, OrderStatus } from '../../domain/order';
 import { OrderRecord } from '../../infrastructure/order.record';
 
-export type PaymentOutcome =
-  | { kind: 'completed'; orderId: string; paymentId: string }
-  | { kind: 'failed'; orderId: string; paymentId: string; reason: string };
+export type PaymentOutcome = { kind: 'completed'; orderId: string; paymentId: string } | { kind: 'failed'; orderId: string; paymentId: string; reason: string };
 
 /**
  * Settles a `PENDING` order from its payment outcome: `CONFIRMED` +
@@ -43,7 +41,9 @@ export class SettleOrderHandler {
       const { totalAmount: amount, currency } = order;
       const reason = order.statusReason ?? 'order_cancelled';
       await this.events.publish(tx, EventTypes.PaymentVoidRequested, { orderId: order.id, paymentId: outcome.paymentId, amount, currency, reason }, cause);
-      this.log.warn(`order ${order.id} was already CANCELLED (${reason}); payment ${outcome.paymentId} completed late, void requested (correlationId ${cause.correlationId})`);
+      this.log.warn(
+        `order ${order.id} was already CANCELLED (${reason}); payment ${outcome.paymentId} completed late, void requested (correlationId ${cause.correlationId})`,
+      );
       return;
     }
     if (!canSettle(order.status)) {
@@ -59,7 +59,12 @@ export class SettleOrderHandler {
     if (confirmed) {
       await this.events.publish(tx, EventTypes.OrderConfirmed, { orderId: order.id, paymentId: outcome.paymentId, totalAmount, currency }, cause);
     } else {
-      await this.events.publish(tx, EventTypes.OrderCancelled, { orderId: order.id, reason: order.statusReason ?? 'payment_failed', totalAmount, currency }, cause);
+      await this.events.publish(
+        tx,
+        EventTypes.OrderCancelled,
+        { orderId: order.id, reason: order.statusReason ?? 'payment_failed', totalAmount, currency },
+        cause,
+      );
     }
     this.latency.observe({ status: order.status }, (Date.now() - order.createdAt.getTime()) / 1000);
     this.log.log(`order ${order.id} ${order.status} (correlationId ${cause.correlationId})`);

@@ -25,7 +25,12 @@ describe('SettleOrderHandler on a real PostgreSQL database', () => {
 
   /** A PENDING order, with its order.created taken out of the outbox. */
   const pendingOrder = async () => {
-    const { order } = await place.execute({ customerId: 'c-7', currency: 'EUR', items: [{ sku: 'MUG', quantity: 3, unitPrice: 900 }], correlationId: `req-${randomUUID()}` });
+    const { order } = await place.execute({
+      customerId: 'c-7',
+      currency: 'EUR',
+      items: [{ sku: 'MUG', quantity: 3, unitPrice: 900 }],
+      correlationId: `req-${randomUUID()}`,
+    });
     await db.dataSource.query(`DELETE FROM outbox`);
     return order;
   };
@@ -44,12 +49,17 @@ describe('SettleOrderHandler on a real PostgreSQL database', () => {
       {
         topic: 'order.confirmed',
         key: order.id,
-        event: expect.objectContaining({ type: 'order.confirmed', source: 'order', ...c, data: { orderId: order.id, paymentId, totalAmount: 2700, currency: 'EUR' } }),
+        event: expect.objectContaining({
+          type: 'order.confirmed',
+          source: 'order',
+          ...c,
+          data: { orderId: order.id, paymentId, totalAmount: 2700, currency: 'EUR' },
+        }),
       },
     ]);
   });
 
-  it('cancels a PENDING order on payment.failed with the payment\'s reason and publishes order.cancelled', async () => {
+  it("cancels a PENDING order on payment.failed with the payment's reason and publishes order.cancelled", async () => {
     const order = await pendingOrder();
     await run({ kind: 'failed', orderId: order.id, paymentId: randomUUID(), reason: 'limit_exceeded' });
 

@@ -10,15 +10,24 @@ import { SimulatedPaymentGateway } from '../../infrastructure/simulated-payment.
 
 class PaymentsQuery {
   @ApiProperty({ format: 'uuid', example: '0b6f7c1e-4a53-4d7e-9b0a-6f1d2c3e4f50' })
-  @IsUUID() orderId: string;
+  @IsUUID()
+  orderId: string;
 }
 
 class SimulatorRequest {
   @ApiPropertyOptional({ minimum: 0, maximum: 1, example: 0.1 })
-  @IsOptional() @IsNumber() @Min(0) @Max(1) failureRate?: number;
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  failureRate?: number;
 
   @ApiPropertyOptional({ minimum: 0, maximum: 600_000, example: 50 })
-  @IsOptional() @IsInt() @Min(0) @Max(600_000) latencyMs?: number;
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  latencyMs?: number;
 }
 
 class PaymentResponse {

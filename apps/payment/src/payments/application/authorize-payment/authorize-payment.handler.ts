@@ -52,7 +52,15 @@ export class AuthorizePaymentHandler {
       .createQueryBuilder()
       .insert()
       .into(PaymentRecord)
-      .values({ id: paymentId, orderId: order.orderId, status, reason, amount: order.totalAmount, currency: order.currency, correlationId: cause.correlationId })
+      .values({
+        id: paymentId,
+        orderId: order.orderId,
+        status,
+        reason,
+        amount: order.totalAmount,
+        currency: order.currency,
+        correlationId: cause.correlationId,
+      })
       .orIgnore()
       .returning('id')
       .execute();

@@ -55,7 +55,7 @@ describe('AuthorizePaymentHandler on a real PostgreSQL database', () => {
   };
   const paymentsOf = (orderId: string) => db.dataSource.query(`SELECT id, status, reason, amount FROM payments WHERE order_id = $1`, [orderId]);
 
-  it('asks the gateway with the order\'s stable payment id, then records the payment and payment.completed', async () => {
+  it("asks the gateway with the order's stable payment id, then records the payment and payment.completed", async () => {
     const o = order(2500);
     const c = cause();
     expect(await authorize(o, c)).toEqual({ approved: true });
@@ -66,16 +66,23 @@ describe('AuthorizePaymentHandler on a real PostgreSQL database', () => {
       {
         topic: 'payment.completed',
         key: o.orderId,
-        event: expect.objectContaining({ type: 'payment.completed', source: 'payment', ...c, data: { orderId: o.orderId, paymentId: paymentIdFor(o.orderId), amount: 2500, currency: 'EUR' } }),
+        event: expect.objectContaining({
+          type: 'payment.completed',
+          source: 'payment',
+          ...c,
+          data: { orderId: o.orderId, paymentId: paymentIdFor(o.orderId), amount: 2500, currency: 'EUR' },
+        }),
       },
     ]);
   });
 
-  it('records a declined payment and payment.failed with the gateway\'s reason', async () => {
+  it("records a declined payment and payment.failed with the gateway's reason", async () => {
     const o = order(100_001);
     await authorize(o);
     expect(await paymentsOf(o.orderId)).toEqual([expect.objectContaining({ status: 'DECLINED', reason: 'limit_exceeded' })]);
-    expect((await outboxOf(db.dataSource)).map((r) => r.event)).toEqual([expect.objectContaining({ type: 'payment.failed', data: expect.objectContaining({ reason: 'limit_exceeded' }) })]);
+    expect((await outboxOf(db.dataSource)).map((r) => r.event)).toEqual([
+      expect.objectContaining({ type: 'payment.failed', data: expect.objectContaining({ reason: 'limit_exceeded' }) }),
+    ]);
   });
 
   it('asks the gateway again with the same idempotency key when the first answer was never recorded (a crash between the phases)', async () => {
