@@ -198,6 +198,9 @@ describe('order app', () => {
     const order = await placeOrder();
     const meta = { correlationId: order.correlationId };
     await producer.publish(paymentCompleted({ orderId: order.id, amount: order.totalAmount }, meta));
+    // The two events travel on different topics, so nothing orders them but time: "later" means after the
+    // order was confirmed (published back to back, payment.failed was sometimes handled first).
+    await eventually(async () => (await http.get(`/orders/${order.id}`)).body.status, { accept: (s) => s === 'CONFIRMED', what: 'order confirmed' });
     const late = paymentFailed({ orderId: order.id, amount: order.totalAmount, reason: 'late' }, meta);
     await producer.publish(late);
     await eventually(async () => (await sql.query('SELECT 1 FROM inbox WHERE event_id = $1', [late.id])).rowCount, { what: 'late event handled' });
