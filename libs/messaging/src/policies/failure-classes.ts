@@ -117,8 +117,11 @@ const PG_CONNECTION_MESSAGES = [
 
 /** PostgreSQL unreachable, restarting, read-only, out of disk, memory or connections (SQLSTATE class 08 and the codes above). */
 function isDatabaseUnusable(e: object): boolean {
-  const { code, message } = e as { code?: unknown; message?: unknown };
+  const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
   if (typeof code === 'string' && (PG_UNUSABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  // TypeORM releases a transaction's query runner when its connection fails under it; the COMMIT that
+  // follows then throws this instead of the connection's error (seen once while PostgreSQL stopped).
+  if (name === 'QueryRunnerAlreadyReleasedError') return true;
   return typeof message === 'string' && PG_CONNECTION_MESSAGES.some((m) => message.includes(m));
 }
 

@@ -30,6 +30,12 @@ describe('failure classes', () => {
       'database_unavailable',
       'wait',
     ],
+    [
+      "TypeORM's released query runner (its connection failed mid-transaction, then COMMIT)",
+      Object.assign(new Error('Query runner already released. Cannot run queries anymore.'), { name: 'QueryRunnerAlreadyReleasedError' }),
+      'database_unavailable',
+      'wait',
+    ],
     ['a connection exception (SQLSTATE class 08)', Object.assign(new Error('connection failure'), { code: '08006' }), 'database_unavailable', 'wait'],
     ...(
       [
