@@ -70,7 +70,7 @@ export class CommonEnv extends KafkaClientEnv {
    * (idle_in_transaction_session_timeout), releasing its locks. 0 = no limit. Our transactions
    * never wait on the network between statements (ADR 0011), so only a vanished client idles
    * there: an instance cut off mid-transaction holds the rows it touched (an inbox key another
-   * instance may take over after a rebalance) until this ends it; as long as the relay lease.
+   * instance takes over after a rebalance) until this ends it — as long as the relay lease.
    */
   @IsInt() @Min(0) @Max(3_600_000) DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 15_000;
   /** TCP keepalive on every database connection: first probe after this much idle time, so a vanished server is noticed. */
