@@ -65,14 +65,8 @@ export class CommonEnv extends KafkaClientEnv {
   @IsInt() @Min(0) @Max(3_600_000) DATABASE_STATEMENT_TIMEOUT_MS: number = 30_000;
   /** Longest a statement waits for a lock (lock_timeout): then 55P03, and the message is tried again, not counted. 0 = no limit. */
   @IsInt() @Min(0) @Max(3_600_000) DATABASE_LOCK_TIMEOUT_MS: number = 5000;
-  /**
-   * A session idle inside an open transaction for longer than this is ended by the server
-   * (idle_in_transaction_session_timeout), releasing its locks. 0 = no limit. Our transactions
-   * never wait on the network between statements (ADR 0011), so only a vanished client idles
-   * there: an instance cut off mid-transaction holds the rows it touched (an inbox key another
-   * instance takes over after a rebalance) until this ends it — as long as the relay lease.
-   */
-  @IsInt() @Min(0) @Max(3_600_000) DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 15_000;
+  /** A session idle inside an open transaction for longer than this is ended by the server (idle_in_transaction_session_timeout). 0 = no limit. */
+  @IsInt() @Min(0) @Max(3_600_000) DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 60_000;
   /** TCP keepalive on every database connection: first probe after this much idle time, so a vanished server is noticed. */
   @IsInt() @Min(1000) @Max(7_200_000) DATABASE_KEEPALIVE_IDLE_MS: number = 10_000;
 
