@@ -111,6 +111,27 @@ describe('order app probed and scraped while its database connections are cut', 
     expect(order.running).toBe(true);
   };
 
+  /** Probes and scrapes before, while and after a proxy fault; the process must survive it within its connection bound. */
+  const probedThrough = async (fault: string, inflict: () => unknown, heal: () => unknown): Promise<void> => {
+    const probes = hammer();
+    const links = sampleMax(() => proxy.connections);
+    try {
+      await probes.more(WORKERS, `before the connections were ${fault}`);
+      await inflict();
+      await probes.more(5 * WORKERS, `while ${fault}`);
+      await heal();
+      await probes.more(2 * WORKERS, `after the connections were ${fault}`);
+    } finally {
+      await probes.stop();
+      await links.stop();
+    }
+    console.log(
+      `connections ${fault}: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${links.sampled.max} connections through the proxy (bound ${MAX_CONNECTIONS})`,
+    );
+    await expectAliveAndRecovered();
+    expect(links.sampled.max).toBeLessThanOrEqual(MAX_CONNECTIONS);
+  };
+
   it('survives its backends terminated 30 times under probes and scrapes, never holding more than its pool and two connections', async () => {
     const probes = hammer();
     const backends = sampleMax(appBackends);
@@ -131,42 +152,18 @@ describe('order app probed and scraped while its database connections are cut', 
   });
 
   it('survives its connections reset and refused under probes and scrapes, and serves again once the database is back', async () => {
-    const probes = hammer();
-    const links = sampleMax(() => proxy.connections);
-    try {
-      await probes.more(WORKERS, 'before the cut');
-      await proxy.cut();
-      await probes.more(5 * WORKERS, 'while cut');
-      await proxy.restore();
-      await probes.more(2 * WORKERS, 'after the cut');
-    } finally {
-      await probes.stop();
-      await links.stop();
-    }
-    console.log(
-      `connections cut: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${links.sampled.max} connections through the proxy (bound ${MAX_CONNECTIONS})`,
+    await probedThrough(
+      'cut',
+      () => proxy.cut(),
+      () => proxy.restore(),
     );
-    await expectAliveAndRecovered();
-    expect(links.sampled.max).toBeLessThanOrEqual(MAX_CONNECTIONS);
   });
 
   it('survives its connections blackholed under probes and scrapes without opening more than its pool and two connections', async () => {
-    const probes = hammer();
-    const links = sampleMax(() => proxy.connections);
-    try {
-      await probes.more(WORKERS, 'before the blackhole');
-      proxy.blackhole();
-      await probes.more(5 * WORKERS, 'while blackholed');
-      proxy.heal({ resetDropped: true });
-      await probes.more(2 * WORKERS, 'after the blackhole');
-    } finally {
-      await probes.stop();
-      await links.stop();
-    }
-    console.log(
-      `connections blackholed: probe outcomes ${JSON.stringify(probes.seen.statuses)}; at most ${links.sampled.max} connections through the proxy (bound ${MAX_CONNECTIONS})`,
+    await probedThrough(
+      'blackholed',
+      () => proxy.blackhole(),
+      () => proxy.heal({ resetDropped: true }),
     );
-    await expectAliveAndRecovered();
-    expect(links.sampled.max).toBeLessThanOrEqual(MAX_CONNECTIONS);
   });
 });
