@@ -40,6 +40,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
 import { ensurePostgresRunning, kafkaVersion, loadDotEnv } from '@lib/infra';
 import { writeCharts } from './charts';
+import { parseEnvAssignments } from './env-assignments';
 import { AppName, Apps, Topics } from '@lib/events';
 import { alterTopicConfigs, ensureTopics } from '@lib/kafka';
 import {
@@ -121,12 +122,7 @@ const HALF_SECONDS = num('half-seconds', 60, 10);
 const OVERLOAD_SECONDS = num('overload-seconds', 30, 10);
 const ONLY = (opts.only ?? SUBJECTS.join(',')).split(',').map((s) => s.trim()) as SubjectKey[];
 for (const s of ONLY) if (!SUBJECTS.includes(s)) throw new Error(`--only: unknown subject "${s}" (${SUBJECTS.join(', ')})`);
-const OURS_ENV = Object.fromEntries(
-  (opts['ours-env'] ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+const OURS_ENV = parseEnvAssignments(opts['ours-env'], '--ours-env');
 const SETTLE_TIMEOUT_MS = 300_000;
 const BROKER_NAME = 'bench-saga';
 const BROKER_PORT = 29892;
@@ -296,11 +292,10 @@ async function startPeer(key: 'dual-write' | 'stock-nest', brokers: string[]): P
 async function startOurs(sys: System<AppProcess>, key: 'ours' | 'ours-batch'): Promise<Subject> {
   const variant = OURS_VARIANTS[key] ?? {};
   const instances = new Map<AppName, AppProcess>();
-  const profile: Record<string, string> = opts.profile
-    ? { NODE_OPTIONS: `--require ${COUNT_QUERIES} --cpu-prof --cpu-prof-dir=${path.resolve(opts.profile, key)}` }
-    : {};
+  // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
+  const nodeArgs = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.profile, key)}`] : [];
   await Promise.all(
-    APPS.map(async (app) => instances.set(app, await sys.addInstance(app, { env: { ...variant, ...profile, QUERY_COUNT_FILE: countFile(key, app) } }))),
+    APPS.map(async (app) => instances.set(app, await sys.addInstance(app, { env: { ...variant, QUERY_COUNT_FILE: countFile(key, app) }, nodeArgs }))),
   );
   const settings = Object.entries({ ...OURS_ENV, ...variant }).map(([k, v]) => `, ${k}=${v}`);
   return {

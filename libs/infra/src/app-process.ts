@@ -73,6 +73,8 @@ export interface AppProcessOptions {
   bundle?: string;
   /** HTTP port (default `<APP>_PORT` of `env` or of this process, else the app's default port). */
   port?: number;
+  /** Options for Node itself, before the bundle (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
   /** Variables on top of this process's environment; every start uses the same. */
   env?: Record<string, string>;
   /** Gets each output line (stdout and stderr) as it comes. */
@@ -110,6 +112,7 @@ export class AppProcess extends NodeProcess {
     super({
       name: options.name ?? options.app,
       script: options.bundle ?? distBundle(options.app),
+      nodeArgs: options.nodeArgs,
       env: { ...options.env, [portVar]: String(port) },
       onLine: options.onLine,
       keepLines: options.keepLines,

@@ -23,6 +23,8 @@ export interface NodeProcessOptions {
    * tsconfig paths — a test harness that is not worth a build.
    */
   script: string;
+  /** Options for Node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   /** Variables on top of this process's environment; every start uses the same. */
   env?: Record<string, string>;
   /** Gets each output line (stdout and stderr) as it comes. */
@@ -89,7 +91,11 @@ export class NodeProcess {
   spawn(): this {
     if (this.running) throw new Error(`${this.name} is running already (pid ${this.child!.pid})`);
     const typescript = this.options.script.endsWith('.ts');
-    const args = typescript ? ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', this.options.script] : [this.options.script];
+    const args = [
+      ...(this.options.nodeArgs ?? []),
+      ...(typescript ? ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'] : []),
+      this.options.script,
+    ];
     const env = { ...process.env, ...(typescript ? { TS_NODE_TRANSPILE_ONLY: 'true' } : {}), ...this.options.env };
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

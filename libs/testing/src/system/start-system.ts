@@ -79,7 +79,7 @@ export interface System<I extends AppInstance> {
    * variables plus `env`; resolves once it is ready. In process, only once the
    * app's earlier instance stopped (e.g. to restart an app with other settings).
    */
-  addInstance(app: AppName, options?: { env?: Record<string, string> }): Promise<I>;
+  addInstance(app: AppName, options?: { env?: Record<string, string>; nodeArgs?: string[] }): Promise<I>;
   /** URL of the app's throw-away database. */
   databaseUrl(app: AppName): string;
   /** A pool on the app's database, to read (or break) what the app did; closed by `stop()`. */
@@ -153,7 +153,7 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
 
   const instancesOf = (app?: AppName) => instances.filter((i) => app === undefined || i.app === app);
 
-  const addInstance = async (app: AppName, extra: { env?: Record<string, string> } = {}): Promise<AppInstance> => {
+  const addInstance = async (app: AppName, extra: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<AppInstance> => {
     const spec = specs[app];
     if (!spec) throw new Error(`${app} is not part of system ${options.name}`);
     if (stopping) throw new Error(`system ${options.name} is stopping`);
@@ -166,7 +166,7 @@ export async function startSystem(options: ProcessSystemOptions | InProcessSyste
     const port = 'processes' in options || options.ports !== undefined ? await nextPort() : 0;
     const instance: AppInstance =
       'processes' in options
-        ? new AppProcess({ app, name, bundle: bundles.get(app), port, env, readyTimeoutMs: options.readyTimeoutMs })
+        ? new AppProcess({ app, name, bundle: bundles.get(app), port, env, nodeArgs: extra.nodeArgs, readyTimeoutMs: options.readyTimeoutMs })
         : new InProcessApp({ ...spec.module!, name, env, port, readyTimeoutMs: options.readyTimeoutMs, readyPath: spec.readyPath });
     instances.push(instance);
     await instance.start();
