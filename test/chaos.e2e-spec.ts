@@ -28,6 +28,7 @@ describe('a short chaos run on a single broker', () => {
       hold: 5,
       settleTimeout: 150,
       reuseBundles: false,
+      appEnv: {},
       resultsDir: false,
       name: 'e2e-chaos',
       brokerPort: 28592,

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseEnvAssignments } from '../env-assignments';
 
 /** The faults a chaos run can inflict, each selectable with `--faults`. */
 export const FAULTS = [
@@ -55,6 +56,8 @@ export interface ChaosOptions {
   brokerPort: number;
   /** Run the bundles an earlier invocation built (`.local/e2e-bundles/chaos`) instead of building them. */
   reuseBundles: boolean;
+  /** Settings given to every instance (`--app-env`), e.g. a lever under test. */
+  appEnv: Record<string, string>;
   /** Print progress lines. */
   log: (line: string) => void;
 }
@@ -81,6 +84,7 @@ ${FAULTS.map((f) => `                      ${f.padEnd(20)}${FAULT_HELP[f]}`).joi
   --orders N        at most N orders per run
   --hold S          seconds a fault is held (default 8; a paused instance: session timeout + 5)
   --settle-timeout S  seconds to wait for quiescence (default 180)
+  --app-env K=V,…  settings for every app instance (e.g. CONSUMER_UNIT_OF_WORK=batch)
   --reuse-bundles   run the app bundles the last invocation built (after a code change: leave it out)
   --help            this text`;
 
@@ -99,6 +103,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions | 'help' {
       hold: { type: 'string' },
       'settle-timeout': { type: 'string' },
       'reuse-bundles': { type: 'boolean' },
+      'app-env': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -130,6 +135,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions | 'help' {
     hold: number('hold', values.hold, 8),
     settleTimeout: number('settle-timeout', values['settle-timeout'], 180),
     reuseBundles: values['reuse-bundles'] ?? false,
+    appEnv: parseEnvAssignments(values['app-env'], '--app-env'),
     resultsDir: 'bench/results',
     name: cluster ? 'chaos-cluster' : 'chaos',
     brokerPort: cluster ? 28792 : 28692,

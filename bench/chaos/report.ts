@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '@lib/infra';
 import { ChaosOptions } from './options';
 import { RunResult } from './run';
+import { formatEnvAssignments } from '../env-assignments';
 
 const cell = (v: number | string | undefined) => (v === undefined ? '—' : String(v));
 
@@ -53,7 +54,7 @@ export function writeResults(options: ChaosOptions, runs: RunResult[], started: 
   const md = [
     `# Chaos ${options.cluster ? 'cluster ' : ''}run of ${started.toISOString()}`,
     '',
-    `\`npm run chaos -- --runs ${options.runs} --seed ${options.seed} --faults ${options.faults.join(',')}${options.cluster ? ' --cluster' : ''} --instances ${options.instances} --rate ${options.rate} --duration ${options.duration}${options.orders ? ` --orders ${options.orders}` : ''} --hold ${options.hold}\``,
+    `\`npm run chaos -- --runs ${options.runs} --seed ${options.seed} --faults ${options.faults.join(',')}${options.cluster ? ' --cluster' : ''} --instances ${options.instances} --rate ${options.rate} --duration ${options.duration}${options.orders ? ` --orders ${options.orders}` : ''} --hold ${options.hold}${Object.keys(options.appEnv).length > 0 ? ` --app-env ${formatEnvAssignments(options.appEnv)}` : ''}\``,
     '',
     `**${passed} of ${runs.length} runs passed every invariant.** Seeds: ${runs.map((r) => r.seed).join(', ')}.`,
     '',

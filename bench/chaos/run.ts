@@ -104,7 +104,7 @@ export async function runChaos(options: ChaosOptions, seed: number, bundles: Rec
       kafka,
       postgresUrl: `postgres://postgres@127.0.0.1:${postgresPort}`,
       processes: Object.fromEntries(Apps.map((app) => [app, { instances: 0, bundle: bundles[app] }])),
-      env: { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
+      env: { LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...options.appEnv },
       logDir: join(REPO_ROOT, '.local', 'logs', `${options.name}-${seed}`),
       readyTimeoutMs: 120_000,
     });
