@@ -7,7 +7,8 @@ import { migrateTestDatabase } from './support/test-consumer';
 /**
  * The two unit-of-work strategies against a real PostgreSQL database: one
  * transaction per delivery (what the transport runs), and one per batch of a
- * partition with a savepoint per delivery (what a batch consumer will run).
+ * partition (CONSUMER_UNIT_OF_WORK=batch), optimistic: a failing delivery rolls
+ * the batch back and the ones before it run again without it.
  * Same input, same contract: the committed prefix, then the first failure.
  */
 describe('unit of work strategies on a real PostgreSQL database', () => {
@@ -50,7 +51,7 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
 
   describe.each<[string, (ds: DataSource) => UnitOfWork]>([
     ['one transaction per delivery', (ds) => new TransactionPerDelivery(ds, inbox)],
-    ['one transaction per batch, a savepoint per delivery', (ds) => new TransactionPerBatch(ds, inbox)],
+    ['one transaction per batch', (ds) => new TransactionPerBatch(ds, inbox)],
   ])('%s', (_, strategy) => {
     it("commits each delivery's work with its inbox row, and reports an event handled before as a duplicate without running its work", async () => {
       const before = delivery();
@@ -85,11 +86,32 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
     });
   });
 
-  it("keeps the deliveries of a batch around a failing one apart: its work is rolled back to its savepoint, its neighbours' stays", async () => {
+  it("keeps the deliveries of a batch around a failing one apart: its work is rolled back, its neighbours' commits once", async () => {
     const a = delivery();
+    let runsOfA = 0;
+    const counted = { ...a, work: [...a.work, async () => void runsOfA++] };
     const partly = delivery(randomUUID(), [effect(randomUUID()), failing()]); // wrote an effect, then failed
-    const result = await new TransactionPerBatch(dataSource, inbox).run([a, partly]);
+    const result = await new TransactionPerBatch(dataSource, inbox).run([counted, partly, delivery()]);
     expect(result.committed).toEqual(['handled']);
+    expect((result.failure?.error as Error).message).toBe('the handler refuses');
     expect(await effects()).toEqual([a.event.id]);
+    expect(await handled()).toEqual([a.event.id]);
+    // Ran in the rolled-back transaction and again in the one that committed.
+    expect(runsOfA).toBe(2);
+  });
+
+  it("sends no savepoint: the inbox rows and each delivery's work, nothing else, in one transaction", async () => {
+    const statements: string[] = [];
+    // A DataSource whose transactions record the first word of every statement sent through them.
+    const recording = {
+      transaction: (work: (tx: EntityManager) => Promise<unknown>) =>
+        dataSource.transaction((tx) => {
+          const query = tx.query.bind(tx);
+          tx.query = ((sql: string, parameters?: unknown[]) => (statements.push(sql.trim().split(/\s+/)[0]), query(sql, parameters))) as typeof tx.query;
+          return work(tx);
+        }),
+    } as unknown as DataSource;
+    expect(await new TransactionPerBatch(recording, inbox).run([delivery(), delivery(), delivery()])).toEqual({ committed: ['handled', 'handled', 'handled'] });
+    expect(statements).toEqual(['INSERT', 'INSERT', 'INSERT', 'INSERT']);
   });
 });

@@ -57,10 +57,4 @@ export class InboxGuard {
     )) as { event_id: string }[];
     return new Set(rows.map((r) => r.event_id));
   }
-
-  /** Removes rows claimed in `tx` whose work did not commit after all (a batch whose later deliveries failed). */
-  async release(tx: Queryable, eventIds: readonly string[]): Promise<void> {
-    if (eventIds.length === 0) return;
-    await tx.query(`DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])`, [this.consumer, eventIds]);
-  }
 }
