@@ -30,6 +30,9 @@ const CLAIMED_COLUMNS = `n.id, n.event_id AS "eventId", n.event_type AS "eventTy
  * a transaction while a channel delivers.
  */
 export class NotificationQueue {
+  /** Deliveries waiting to be recorded together (see {@link markDelivered}). */
+  private delivered: { id: string; resolve: () => void; reject: (error: unknown) => void }[] = [];
+
   constructor(private readonly dataSource: DataSource) {}
 
   /**
@@ -56,8 +59,29 @@ export class NotificationQueue {
       .then((result: [ClaimedNotification[], number] | ClaimedNotification[]) => (isUpdateResult(result) ? result[0] : result));
   }
 
-  async markDelivered(id: string): Promise<void> {
-    await this.dataSource.query(`UPDATE notifications SET delivered_at = clock_timestamp(), leased_until = NULL, last_error = NULL WHERE id = $1`, [id]);
+  /**
+   * Records a delivery. The deliveries that finish in the same turn of the
+   * event loop (a claimed round on a fast channel finishes together) are
+   * recorded by one UPDATE; each caller's promise settles with it.
+   */
+  markDelivered(id: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.delivered.push({ id, resolve, reject });
+      if (this.delivered.length === 1) setImmediate(() => void this.recordDelivered());
+    });
+  }
+
+  private async recordDelivered(): Promise<void> {
+    const batch = this.delivered.splice(0);
+    try {
+      await this.dataSource.query(
+        `UPDATE notifications SET delivered_at = clock_timestamp(), leased_until = NULL, last_error = NULL WHERE id = ANY($1::uuid[])`,
+        [batch.map((d) => d.id)],
+      );
+      for (const d of batch) d.resolve();
+    } catch (error) {
+      for (const d of batch) d.reject(error);
+    }
   }
 
   /** A failed attempt: due again after `delayMs`. */

@@ -113,6 +113,22 @@ describe('NotificationDispatcher on a real PostgreSQL database', () => {
     expect(await dispatcher().deliverDue()).toBe(0); // nothing is delivered twice
   });
 
+  it('records the deliveries that finish together with one UPDATE', async () => {
+    const events = await Promise.all(Array.from({ length: 5 }, () => record(cancelled(), [log])));
+    const statements: string[] = [];
+    const query = db.dataSource.query.bind(db.dataSource);
+    const spied = Object.create(db.dataSource, {
+      query: { value: (sql: string, parameters?: unknown[]) => (statements.push(sql.trim().split(/\s+/)[0]), query(sql, parameters)) },
+    }) as typeof db.dataSource;
+    const d = new NotificationDispatcher(new NotificationQueue(spied), [log], sink, { ...settings, concurrency: 10 });
+    dispatchers.push(d);
+
+    expect(await d.deliverDue()).toBe(5);
+
+    expect(statements).toEqual(['UPDATE', 'UPDATE']); // the claim, then the five marks at once
+    for (const event of events) expect(await rowsOf(event.id)).toEqual([{ channel: 'log', delivered: true, attempts: 1, leased: false }]);
+  });
+
   it('tries a failed notification again once its backoff has passed, and then delivers it', async () => {
     const event = await record(cancelled());
     webhook.failures.set(event.id, 1);
