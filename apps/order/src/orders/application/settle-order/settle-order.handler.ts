@@ -53,7 +53,8 @@ export class SettleOrderHandler {
     const confirmed = outcome.kind === 'completed';
     order.status = confirmed ? OrderStatus.Confirmed : OrderStatus.Cancelled;
     order.statusReason = outcome.kind === 'failed' ? outcome.reason : null;
-    await tx.save(order);
+    // One UPDATE (save() would read the row again first); updated_at is set by TypeORM's @UpdateDateColumn.
+    await tx.update(OrderRecord, { id: order.id }, { status: order.status, statusReason: order.statusReason });
 
     const { totalAmount, currency } = order;
     if (confirmed) {
