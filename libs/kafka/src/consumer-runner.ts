@@ -18,6 +18,14 @@ export interface ConsumedMessage {
 export interface ProcessingControl {
   /** False once the consumer is stopping or the partition was revoked: finish nothing new, return 'abort'. */
   isActive(): boolean;
+  /**
+   * Aborted when a rebalance began (a heartbeat was refused): the partition
+   * may move to another member, and the group waits until this member gives
+   * its batch up and rejoins. Work in hand that waits on something that may
+   * never answer (a database cut off without a reset) is abandoned then,
+   * uncommitted, instead of holding the whole group for its deadline.
+   */
+  readonly revoked?: AbortSignal;
 }
 
 /**
@@ -300,15 +308,13 @@ export class ConsumerRunner {
   private async processBatch(payload: EachBatchPayload, processor: MessageProcessor, batchProcessing?: BatchProcessing): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs builds these as closures over the batch, not methods that need `this`
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, pause } = payload;
-    let revoked = false;
-    const control: ProcessingControl = { isActive: () => isRunning() && !isStale() && !revoked };
+    const revocation = new AbortController();
+    const control: ProcessingControl = { isActive: () => isRunning() && !isStale() && !revocation.signal.aborted, revoked: revocation.signal };
     let lastDone: string | null = null;
 
     // Heartbeat on a timer while a (possibly slow) processor runs.
     const beat = setInterval(() => {
-      heartbeat().catch(() => {
-        revoked = true; // rebalance in progress: our partitions may move
-      });
+      heartbeat().catch(() => revocation.abort()); // rebalance in progress: our partitions may move
     }, this.options.heartbeatIntervalMs);
     let committed: string | null = null;
     let lastCommitAt = Date.now();

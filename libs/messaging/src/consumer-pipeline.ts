@@ -62,7 +62,11 @@ export class ConsumerPipeline {
 
   constructor(private readonly steps: ConsumerPipelineSteps) {}
 
-  async process(message: ConsumedMessage, control: ProcessingControl): Promise<ProcessOutcome> {
+  process(message: ConsumedMessage, control: ProcessingControl): Promise<ProcessOutcome> {
+    return unlessRevoked(this.processOne(message, control), control, 'abort');
+  }
+
+  private async processOne(message: ConsumedMessage, control: ProcessingControl): Promise<ProcessOutcome> {
     const started = Date.now();
     const parsed = parseDelivery(message);
     if (!parsed.ok) return this.deadLetter(message, parsed.reason, control);
@@ -88,7 +92,11 @@ export class ConsumerPipeline {
    * retries and dead-letters exactly as without batching. A failure of the
    * pre-check or of the whole transaction commits nothing here: 0.
    */
-  async processBatch(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {
+  processBatch(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {
+    return unlessRevoked(this.processRun(messages, control), control, 0);
+  }
+
+  private async processRun(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {
     const started = Date.now();
     const routed: { message: ConsumedMessage; event: EventEnvelope; handler: EventHandler }[] = [];
     for (const message of messages) {
@@ -288,6 +296,30 @@ async function pause(ms: number, control: ProcessingControl): Promise<boolean> {
     await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
   }
   return control.isActive();
+}
+
+/**
+ * `work`, or `revokedOutcome` as soon as the partition is revoked while it
+ * runs (see {@link ProcessingControl.revoked}): the group is waiting for this
+ * member. The abandoned work goes on alone and finds the control inactive at
+ * its next step (it waits, retries and dead-letters nothing); if its
+ * transaction still commits, the offset was not, and the redelivery is a
+ * duplicate for the inbox.
+ */
+function unlessRevoked<T>(work: Promise<T>, control: ProcessingControl, revokedOutcome: T): Promise<T> {
+  const signal = control.revoked;
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.resolve(revokedOutcome);
+  }
+  let onAbort: () => void = () => undefined;
+  const revoked = new Promise<T>((resolve) => {
+    onAbort = () => resolve(revokedOutcome);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  work.catch(() => undefined); // a late rejection of abandoned work must not go unhandled
+  return Promise.race([work, revoked]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** Thrown when a handler attempt outlives its deadline: counted as a failed attempt (a handler error). */

@@ -1,6 +1,6 @@
 import { encodeEvent, EventEnvelope } from '@lib/events';
 import { orderCreated as anOrderCreated, RecordingDeadLetterSink } from '@lib/testing';
-import { ConsumedMessage } from '@lib/kafka';
+import { ConsumedMessage, ProcessingControl } from '@lib/kafka';
 import {
   ConsumerPipeline,
   ConsumerStatus,
@@ -170,6 +170,33 @@ describe('ConsumerPipeline', () => {
     expect(uow.applied).toEqual([]);
     expect(sink.letters).toEqual([]);
   });
+
+  it.each([
+    ['one message', (p: ConsumerPipeline, m: ConsumedMessage, c: ProcessingControl) => p.process(m, c), 'abort'],
+    ['a batch', (p: ConsumerPipeline, m: ConsumedMessage, c: ProcessingControl) => p.processBatch([m], c), 0],
+  ] as const)(
+    'abandons %s stuck in its transactional work as soon as the partition is revoked (the group is waiting), and the late outcome changes nothing',
+    async (_, run, abandoned) => {
+      let finish: (() => void) | undefined;
+      handler.mockImplementation(async (_event, ctx) => {
+        // A statement on a connection cut off without a reset: no answer, no error.
+        ctx.inTransaction(() => new Promise<void>((resolve) => (finish = resolve)));
+      });
+      const revocation = new AbortController();
+      const control = { isActive: () => !revocation.signal.aborted, revoked: revocation.signal };
+      const outcome = run(pipeline(), messageOf(encodeEvent(orderCreated())), control);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(finish).toBeDefined(); // stuck in its work
+
+      revocation.abort();
+      expect(await outcome).toBe(abandoned);
+
+      finish!(); // the connection comes back: the abandoned work commits (its offset was not; the inbox absorbs the redelivery)
+      await new Promise((r) => setTimeout(r, 20));
+      expect(sink.letters).toEqual([]);
+      expect(status.snapshot()['order.created']?.retried ?? 0).toBe(0);
+    },
+  );
 
   it('keeps a failing after-commit hook from undoing a committed delivery', async () => {
     const event = orderCreated();
