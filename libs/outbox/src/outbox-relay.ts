@@ -57,6 +57,8 @@ export interface OutboxObserver {
   onParked(): void;
   /** Rows this relay had published when it found it had lost the lease: the new leader publishes them too (duplicates). */
   onDeposedLeaderRows?(rows: number): void;
+  /** Rows Kafka acknowledged that this relay could not mark published (its database failed after the send): published again (duplicates). */
+  onUnmarkedRows?(rows: number): void;
 }
 
 /** What a round may publish: rows in id order, whether more may be pending, and the keys held back behind a retry. */
@@ -87,6 +89,8 @@ export interface OutboxRelayStats {
   failedPublishesTotal: number;
   /** Rows published by this relay after it had lost the lease (fenced: not marked published; the new leader publishes them again). */
   deposedLeaderRowsTotal: number;
+  /** Rows Kafka acknowledged that this relay could not mark published because its database failed after the send: they stay, and are published again. */
+  unmarkedRowsTotal: number;
   /** Fencing token of this relay's current leadership, null while it stands by. */
   leaseEpoch: string | null;
   lastPublishAt: Date | null;
@@ -174,6 +178,7 @@ export class OutboxRelay {
     parkedTotal: 0,
     failedPublishesTotal: 0,
     deposedLeaderRowsTotal: 0,
+    unmarkedRowsTotal: 0,
     leaseEpoch: null,
     lastPublishAt: null,
     lastError: null,
@@ -433,10 +438,18 @@ export class OutboxRelay {
    * steps down.
    */
   private async markPublished(client: Client, rows: OutboxRow[]): Promise<boolean> {
-    const deleted = await this.lease.fencedDelete(
-      client,
-      rows.map((r) => r.id),
-    );
+    let deleted: number | null;
+    try {
+      deleted = await this.lease.fencedDelete(
+        client,
+        rows.map((r) => r.id),
+      );
+    } catch (error) {
+      // Acknowledged, but still in the table: whoever relays next publishes them again.
+      this.counters.unmarkedRowsTotal += rows.length;
+      this.options.observer?.onUnmarkedRows?.(rows.length);
+      throw error;
+    }
     if (deleted === null) {
       this.counters.deposedLeaderRowsTotal += rows.length;
       this.options.observer?.onDeposedLeaderRows?.(rows.length);

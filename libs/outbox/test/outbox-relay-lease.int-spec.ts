@@ -141,4 +141,53 @@ describe('the outbox relay lease', () => {
     // Exactly the late batch twice: bounded by one batch, and equal to what the deposed leader counted.
     expect(duplicates).toBe(first.relay.stats().deposedLeaderRowsTotal);
   });
+
+  it('counts a batch the broker acknowledged that it could not mark published (its connection ended after the send), and publishes it again', async () => {
+    const topic = await createUniqueTopic('unmarked', MAIN_BROKERS, 3);
+    const local = await TopicRecorder.start([topic], MAIN_BROKERS);
+    try {
+      const producer = new DurableProducer({ brokers: MAIN_BROKERS, clientId: uniqueName('outbox-unmarked') });
+      producers.push(producer);
+      const sql = await db.sql();
+      let cut = false;
+      // The first send is acknowledged, then the relay's own connection ends before it can delete the rows.
+      const publisher: OutboxPublisher = {
+        send: async (messages) => {
+          const result = await producer.send(messages);
+          if (!cut) {
+            cut = true;
+            await sql.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'outbox-relay' AND datname = current_database()`);
+          }
+          return result;
+        },
+      };
+      const relay = new OutboxRelay({
+        connectionString: db.url,
+        publisher,
+        batchSize: BATCH,
+        pollIntervalMs: 100,
+        standbyRetryMs: 100,
+        leaseMs: LEASE_MS,
+        leaseName: 'unmarked',
+        logger: new MemoryLogger(),
+      });
+      relays.push(relay);
+      const rows = Array.from({ length: 3 * BATCH }, (_, seq) => testRow(randomUUID(), seq));
+      await insertRows(sql, topic, rows);
+      relay.start();
+
+      await eventually(async () => Number((await sql.query('SELECT count(*) AS n FROM outbox')).rows[0].n), {
+        accept: (n) => n === 0,
+        timeoutMs: 10 * LEASE_MS,
+        what: 'outbox drained after the reconnect',
+      });
+      expect(relay.stats()).toMatchObject({ unmarkedRowsTotal: BATCH, deposedLeaderRowsTotal: 0 });
+      await local.waitFor(rows.length + BATCH, () => true, 30_000);
+      const { distinct, duplicates } = countById(local.messages.map((m) => decodeRow(m.value).id));
+      expect(distinct).toBe(rows.length);
+      expect(duplicates).toBe(BATCH); // the unmarked batch, published again after the reconnect
+    } finally {
+      await local.stop();
+    }
+  });
 });

@@ -6,6 +6,8 @@ export class RelayStatsResponse {
   @ApiProperty({ example: 0 }) parkedTotal: number;
   @ApiProperty({ example: 0 }) failedPublishesTotal: number;
   @ApiProperty({ description: 'rows published after the lease was lost (published again by the new leader)', example: 0 }) deposedLeaderRowsTotal: number;
+  @ApiProperty({ description: 'rows Kafka acknowledged that could not be marked published (database failure after the send; published again)', example: 0 })
+  unmarkedRowsTotal: number;
   @ApiProperty({ type: String, nullable: true, description: 'fencing token of the current leadership; null while standing by', example: '3' }) leaseEpoch:
     string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastPublishAt: Date | null;

@@ -42,6 +42,11 @@ export class ServiceMetrics implements ConsumerObserver, OutboxObserver {
     help: 'Outbox events this instance published after its relay had lost its lease (fenced; the new leader publishes them again: duplicates)',
     registers: [this.registry],
   });
+  readonly outboxUnmarkedRows = new Counter({
+    name: 'outbox_unmarked_rows_total',
+    help: 'Outbox events Kafka acknowledged that the relay could not mark published (its database failed after the send); they are published again: duplicates',
+    registers: [this.registry],
+  });
   readonly outboxPublishLatency = new Histogram({
     name: 'outbox_publish_latency_seconds',
     help: 'Outbox row insert to broker acknowledgement',
@@ -84,6 +89,10 @@ export class ServiceMetrics implements ConsumerObserver, OutboxObserver {
 
   onDeposedLeaderRows(rows: number): void {
     this.outboxDeposedLeaderRows.inc(rows);
+  }
+
+  onUnmarkedRows(rows: number): void {
+    this.outboxUnmarkedRows.inc(rows);
   }
 }
 
