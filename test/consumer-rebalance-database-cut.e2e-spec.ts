@@ -1,5 +1,16 @@
-import { EventEnvelope, Topics } from '@lib/events';
-import { AppProcess, eventually, orderCreated, privateBroker, startSystem, System, TcpProxy, TopicRecorder } from '@lib/testing';
+import { Topics } from '@lib/events';
+import {
+  addInstanceBehindDatabaseProxy,
+  AppProcess,
+  eventually,
+  privateBroker,
+  startSystem,
+  steadyOrderLoad,
+  System,
+  TcpProxy,
+  TopicRecorder,
+  waitForStableGroup,
+} from '@lib/testing';
 import { setTimeout as delay } from 'node:timers/promises';
 
 jest.setTimeout(600_000);
@@ -28,9 +39,7 @@ describe('a rebalance while a payment instance is cut off from its database', ()
   let system: System<AppProcess>;
   let recorder: TopicRecorder;
   const proxies: TcpProxy[] = [];
-  const produced = new Set<string>();
-  let load: Promise<void> | undefined;
-  let loading = false;
+  let load: ReturnType<typeof steadyOrderLoad> | undefined;
 
   beforeAll(async () => {
     system = await startSystem({
@@ -39,18 +48,12 @@ describe('a rebalance while a payment instance is cut off from its database', ()
       processes: { payment: { instances: 0 } },
       env: { LOG_LEVEL: 'log', CONSUMER_MAX_ATTEMPTS: '100' },
     });
-    const database = new URL(system.databaseUrl('payment'));
-    for (let i = 0; i < 2; i++) {
-      const proxy = await TcpProxy.start({ host: database.hostname, port: Number(database.port || 5432) });
-      proxies.push(proxy);
-      await system.addInstance('payment', { env: { PAYMENT_DATABASE_URL: proxy.proxied(system.databaseUrl('payment')) } });
-    }
+    for (let i = 0; i < 2; i++) proxies.push((await addInstanceBehindDatabaseProxy(system, 'payment')).proxy);
     recorder = await system.record([Topics.PaymentCompleted]);
   }, 240_000);
 
   afterAll(async () => {
-    loading = false;
-    await load;
+    await load?.stop();
     for (const proxy of proxies) proxy.heal();
     await system?.stop();
     await Promise.all(proxies.map((proxy) => proxy.stop()));
@@ -58,40 +61,10 @@ describe('a rebalance while a payment instance is cut off from its database', ()
 
   const paidOrders = () => new Set(recorder.values<{ data: { orderId: string } }>().map((event) => event.data.orderId));
 
-  /** Whether every running payment instance's consumer is a member of the group with partitions assigned. */
-  const consumersJoined = async (): Promise<boolean> => {
-    const states = await Promise.all(
-      system
-        .instances('payment')
-        .filter((instance) => instance.running)
-        .map(async (instance) => {
-          const body = (await (await fetch(`${instance.url}/health`)).json()) as { details?: { consumer?: { state?: string; assigned?: string[] } } };
-          return body.details?.consumer;
-        }),
-    );
-    return states.every((consumer) => consumer?.state === 'joined' && (consumer.assigned?.length ?? 0) > 0);
-  };
-
   it('completes within seconds: the cut member abandons the message in hand and rejoins; every order is paid once after the heal', async () => {
-    loading = true;
-    const producer = system.producer();
-    load = (async () => {
-      while (loading) {
-        const order: EventEnvelope<'order.created'> = orderCreated();
-        produced.add(order.data.orderId);
-        await producer.publish(order);
-        await delay(LOAD_INTERVAL_MS); // the pace of the load, not a wait for an outcome
-      }
-    })();
+    load = steadyOrderLoad(system.producer(), LOAD_INTERVAL_MS);
     await eventually(() => paidOrders().size >= 20, { timeoutMs: 60_000, what: 'payments flowing' });
-    let stableSince = Date.now();
-    await eventually(
-      async () => {
-        if (!(await consumersJoined())) stableSince = Date.now();
-        return Date.now() - stableSince;
-      },
-      { accept: (stableMs) => stableMs >= GROUP_STABLE_MS, timeoutMs: 120_000, intervalMs: 500, what: 'both payment consumers joined, the group stable' },
-    );
+    await waitForStableGroup(system, 'payment', GROUP_STABLE_MS);
 
     proxies[0].blackhole();
     await delay(STUCK_MS); // payment-1's statement in flight now waits for an answer that does not come
@@ -105,17 +78,13 @@ describe('a rebalance while a payment instance is cut off from its database', ()
     expect(rebalanceMs).toBeLessThan(REBALANCE_LIMIT_MS);
 
     proxies[0].heal({ resetDropped: true });
-    loading = false;
-    await load;
-    await eventually(() => [...produced].every((orderId) => paidOrders().has(orderId)), {
-      timeoutMs: 180_000,
-      intervalMs: 500,
-      what: 'every order paid',
-    });
+    await load.stop();
+    const produced = [...load.produced.keys()];
+    await eventually(() => produced.every((orderId) => paidOrders().has(orderId)), { timeoutMs: 180_000, intervalMs: 500, what: 'every order paid' });
     const { rows } = await system
       .sql('payment')
       .query<{ orders: string; payments: string }>(`SELECT count(DISTINCT order_id) AS orders, count(*) AS payments FROM payments`);
-    expect(Number(rows[0].payments)).toBe(produced.size);
-    expect(Number(rows[0].orders)).toBe(produced.size);
+    expect(Number(rows[0].payments)).toBe(produced.length);
+    expect(Number(rows[0].orders)).toBe(produced.length);
   });
 });

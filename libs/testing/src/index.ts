@@ -24,4 +24,5 @@ export * from './system/app-bundles';
 export * from './system/in-process-app';
 export * from './system/ports';
 export * from './system/start-system';
+export * from './system/consumer-group';
 export * from './browser';
