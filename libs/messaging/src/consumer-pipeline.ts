@@ -301,10 +301,10 @@ async function pause(ms: number, control: ProcessingControl): Promise<boolean> {
 /**
  * `work`, or `revokedOutcome` as soon as the partition is revoked while it
  * runs (see {@link ProcessingControl.revoked}): the group is waiting for this
- * member. The abandoned work goes on alone and finds the control inactive at
- * its next step (it waits, retries and dead-letters nothing); if its
- * transaction still commits, the offset was not, and the redelivery is a
- * duplicate for the inbox.
+ * member. The abandoned work goes on alone until its next look at the
+ * control, which says inactive: it stops there, without waiting, retrying or
+ * counting an attempt. If its transaction still commits, its offset was not
+ * committed, and the redelivery is a duplicate for the inbox.
  */
 function unlessRevoked<T>(work: Promise<T>, control: ProcessingControl, revokedOutcome: T): Promise<T> {
   const signal = control.revoked;
