@@ -61,14 +61,6 @@ export interface OutboxObserver {
   onUnmarkedRows?(rows: number): void;
 }
 
-/** What a round may publish: rows in id order, whether more may be pending, and the keys held back behind a retry. */
-interface ReadyRows {
-  ready: OutboxRow[];
-  more: boolean;
-  retryInMs?: number;
-  waitingKeys: Set<string>;
-}
-
 interface OutboxRow {
   id: string;
   event_id: string;
@@ -170,8 +162,6 @@ export class OutboxRelay {
   private failures = 0;
   private rounds = 0;
   private flushWaiters: { after: number; done: () => void }[] = [];
-  /** The rows after the last batch, read while it was being sent (see {@link publishBatch}). */
-  private nextBatch: Promise<ReadyRows> | null = null;
   private readonly counters: OutboxRelayStats = {
     active: false,
     publishedTotal: 0,
@@ -300,7 +290,7 @@ export class OutboxRelay {
           await this.stepDown(client, 'its lease expired before it renewed it');
           continue;
         }
-        const { sent, full, retryInMs } = await this.publishBatch(client, this.takeNextBatch());
+        const { sent, full, retryInMs } = await this.publishBatch(client);
         this.failures = 0;
         this.roundDone(sent === 0);
         if (!this.leader) continue;
@@ -313,16 +303,9 @@ export class OutboxRelay {
     }
   }
 
-  /**
-   * One round: read the lowest pending rows (or take the batch read ahead
-   * during the previous send), publish what may go, delete what was
-   * acknowledged. While the broker takes a full batch, the rows after it are
-   * read ahead, so the database and the broker work at once; that read is
-   * used only if this whole batch is acknowledged and marked published under
-   * the lease, and it carries the keys held back behind a retry.
-   */
-  private async publishBatch(client: Client, readAhead: Promise<ReadyRows> | null): Promise<{ sent: number; full: boolean; retryInMs?: number }> {
-    const { ready, more, retryInMs, waitingKeys } = await (readAhead ?? this.readReady(client));
+  /** One round: read the lowest pending rows, publish what may go, delete what was acknowledged. */
+  private async publishBatch(client: Client): Promise<{ sent: number; full: boolean; retryInMs?: number }> {
+    const { ready, more, retryInMs } = await this.readReady(client);
     if (ready.length === 0) return { sent: 0, full: false, retryInMs };
     // Fencing before the send: a relay that was frozen or stalled since its last
     // renewal may have lost the lease meanwhile; it sends nothing on a stale one.
@@ -331,7 +314,6 @@ export class OutboxRelay {
       return { sent: 0, full: false };
     }
 
-    const next = more ? this.readAhead(client, ready[ready.length - 1].id, waitingKeys) : null;
     let acknowledged: OutboxRow[];
     try {
       await this.send(ready.map(toMessage));
@@ -339,29 +321,10 @@ export class OutboxRelay {
     } catch (error) {
       // An unreachable broker, or one that refuses this client (authentication, ACLs), is nobody's fault: back off, count nothing.
       if (isNotAMessageFault(error)) throw error;
-      // Some rows may now wait for a retry, which the read-ahead did not know: the next round reads again.
-      await next?.catch(() => undefined);
       acknowledged = await this.publishOneByOne(client, ready);
-      if (acknowledged.length > 0 && !(await this.markPublished(client, acknowledged))) return { sent: 0, full: false };
-      return { sent: acknowledged.length, full: more, retryInMs };
     }
-    if (!(await this.markPublished(client, acknowledged))) return { sent: 0, full: false };
-    this.nextBatch = next;
+    if (acknowledged.length > 0 && !(await this.markPublished(client, acknowledged))) return { sent: 0, full: false };
     return { sent: acknowledged.length, full: more, retryInMs };
-  }
-
-  /** Reads the rows after `afterId` while the current batch is being sent; a failure surfaces when the next round awaits it. */
-  private readAhead(client: Client, afterId: string, waitingKeys: ReadonlySet<string>): Promise<ReadyRows> {
-    const reading = this.readReady(client, { afterId, waitingKeys });
-    reading.catch(() => undefined); // awaited (and its error handled) by the next round, or dropped with it
-    return reading;
-  }
-
-  /** The batch read ahead by the last round, if any; it is only ever used by the round right after. */
-  private takeNextBatch(): Promise<ReadyRows> | null {
-    const next = this.nextBatch;
-    this.nextBatch = null;
-    return next;
   }
 
   /**
@@ -374,12 +337,12 @@ export class OutboxRelay {
    * every round starts again from the lowest pending id, so a row that commits
    * late with a small id is picked up by the next round.
    */
-  private async readReady(client: Client, after?: { afterId: string; waitingKeys: ReadonlySet<string> }): Promise<ReadyRows> {
+  private async readReady(client: Client): Promise<{ ready: OutboxRow[]; more: boolean; retryInMs?: number }> {
     const now = Date.now();
-    const waitingKeys = new Set<string>(after?.waitingKeys);
+    const waitingKeys = new Set<string>();
     const ready: OutboxRow[] = [];
     let retryInMs: number | undefined;
-    let afterId: string | null = after?.afterId ?? null;
+    let afterId: string | null = null;
     for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
       const rows: OutboxRow[] = (
         afterId === null
@@ -387,7 +350,7 @@ export class OutboxRelay {
           : await client.query<OutboxRow>(`${SELECT_PENDING} AND id > $2 ORDER BY id LIMIT $1`, [this.batchSize, afterId])
       ).rows;
       for (const row of rows) {
-        if (ready.length === this.batchSize) return { ready, more: true, retryInMs, waitingKeys };
+        if (ready.length === this.batchSize) return { ready, more: true, retryInMs };
         if (waitingKeys.has(row.message_key)) continue;
         if (row.next_attempt_at && row.next_attempt_at.getTime() > now) {
           waitingKeys.add(row.message_key);
@@ -397,12 +360,12 @@ export class OutboxRelay {
         }
         ready.push(row);
       }
-      if (rows.length < this.batchSize) return { ready, more: false, retryInMs, waitingKeys };
-      if (ready.length === this.batchSize) return { ready, more: true, retryInMs, waitingKeys };
+      if (rows.length < this.batchSize) return { ready, more: false, retryInMs };
+      if (ready.length === this.batchSize) return { ready, more: true, retryInMs };
       afterId = rows[rows.length - 1].id;
     }
     // Pages full of held rows: publish what was found, look further next round.
-    return { ready, more: ready.length > 0, retryInMs, waitingKeys };
+    return { ready, more: ready.length > 0, retryInMs };
   }
 
   /**
@@ -464,7 +427,6 @@ export class OutboxRelay {
   private async stepDown(client: Client, why: string): Promise<void> {
     this.leader = false;
     this.lease.lost();
-    this.nextBatch = null; // read under the lost leadership: the next leader reads for itself
     this.logger.warn(`outbox relay is no longer the active relay of this database: ${why}`);
     await client.query('UNLISTEN outbox');
   }
@@ -577,7 +539,6 @@ export class OutboxRelay {
     const client = this.client;
     this.client = null;
     this.leader = false;
-    this.nextBatch = null;
     // Without a connection the relay cannot renew: the lease expires and a stand-by takes over.
     this.lease.lost();
     if (client) await endWithin(client, 2000);

@@ -271,37 +271,4 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
     expect(consumedSameKey.map((r) => r.seq)).toEqual(sameKey.map((r) => r.seq));
     expect(recorder.messages.some((m) => decodeRow(m.value).id === poison.eventId)).toBe(false);
   });
-
-  it('reads the next batch while the broker takes one, and holds back there too the later rows of a key waiting for its retry', async () => {
-    const batchSize = 10;
-    const { db, producer, acks, relay } = await setUp('outbox_read_ahead', { batchSize });
-    cleanups.push(
-      () => db.drop(),
-      () => producer.disconnect(),
-      () => relay.stop(),
-    );
-    const topic = await createUniqueTopic('read_ahead');
-    const recorder = await TopicRecorder.start([topic], MAIN_BROKERS);
-    cleanups.push(() => recorder.stop());
-
-    // A row waiting for its retry (due in 3 s), a full batch of other keys, then more rows of the waiting key among others:
-    // the round after the first batch reads ahead from there, and must still know that the key waits.
-    const heldKey = randomUUID();
-    const held = testRow(heldKey, 0);
-    const firstBatch = Array.from({ length: batchSize }, () => testRow(randomUUID(), 0));
-    const laterOfHeld = [testRow(heldKey, 1), testRow(heldKey, 2)];
-    const rest = Array.from({ length: batchSize * 3 }, () => testRow(randomUUID(), 0));
-    const client = await db.sql();
-    const [heldId] = await insertRows(client, topic, [held]);
-    await client.query(`UPDATE outbox SET attempts = 1, next_attempt_at = clock_timestamp() + interval '3 seconds' WHERE id = $1`, [heldId]);
-    await insertRows(client, topic, [...firstBatch, laterOfHeld[0], ...rest.slice(0, 15), laterOfHeld[1], ...rest.slice(15)]);
-    relay.start();
-
-    await recorder.waitFor(2 + 1 + batchSize + rest.length, () => true, 30_000);
-    const seqsOfHeld = recorder.messages.map((m) => decodeRow(m.value)).filter((r) => r.key === heldKey);
-    expect(seqsOfHeld.map((r) => r.seq)).toEqual([0, 1, 2]);
-    // Everything else went first, while the key waited.
-    expect(acks.position(held.eventId)).toBeGreaterThanOrEqual(batchSize + rest.length);
-    expect(relay.stats().publishedTotal).toBe(3 + batchSize + rest.length);
-  });
 });
