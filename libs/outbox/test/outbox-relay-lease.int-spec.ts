@@ -145,10 +145,12 @@ describe('the outbox relay lease', () => {
   it('counts a batch the broker acknowledged that it could not mark published (its connection ended after the send), and publishes it again', async () => {
     const topic = await createUniqueTopic('unmarked', MAIN_BROKERS, 3);
     const local = await TopicRecorder.start([topic], MAIN_BROKERS);
+    // A database of its own: the relays of the test above still run on the shared one, and would publish these rows too.
+    const own = await createOutboxDatabase('outbox_unmarked');
     try {
       const producer = new DurableProducer({ brokers: MAIN_BROKERS, clientId: uniqueName('outbox-unmarked') });
       producers.push(producer);
-      const sql = await db.sql();
+      const sql = await own.sql();
       let cut = false;
       // The first send is acknowledged, then the relay's own connection ends before it can delete the rows.
       const publisher: OutboxPublisher = {
@@ -162,7 +164,7 @@ describe('the outbox relay lease', () => {
         },
       };
       const relay = new OutboxRelay({
-        connectionString: db.url,
+        connectionString: own.url,
         publisher,
         batchSize: BATCH,
         pollIntervalMs: 100,
@@ -188,6 +190,8 @@ describe('the outbox relay lease', () => {
       expect(duplicates).toBe(BATCH); // the unmarked batch, published again after the reconnect
     } finally {
       await local.stop();
+      await Promise.all(relays.splice(relays.length - 1).map((r) => r.stop()));
+      await own.drop();
     }
   });
 });
