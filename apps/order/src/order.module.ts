@@ -6,11 +6,12 @@ import { SettleOrderHandler } from './orders/application/settle-order/settle-ord
 import { ExpireOverdueOrdersHandler } from './orders/application/expire-overdue-orders/expire-overdue-orders.handler';
 import { PaymentDeadlineScheduler } from './orders/application/expire-overdue-orders/payment-deadline.scheduler';
 import { OrdersController } from './orders/api/http/orders.controller';
+import { OrderAdmission } from './orders/application/place-order/order-admission';
 import { PaymentEventsConsumer } from './orders/api/messaging/payment-events.consumer';
 
 @Module({
   imports: [ServiceModule.forApp(orderService)],
   controllers: [OrdersController, PaymentEventsConsumer],
-  providers: [PlaceOrderHandler, SettleOrderHandler, ExpireOverdueOrdersHandler, PaymentDeadlineScheduler],
+  providers: [PlaceOrderHandler, OrderAdmission, SettleOrderHandler, ExpireOverdueOrdersHandler, PaymentDeadlineScheduler],
 })
 export class OrderModule {}

@@ -22,4 +22,11 @@ export class OrderEnv extends CommonEnv {
 
   /** How often each instance looks for orders past their deadline (ms). */
   @IsInt() @Min(100) @Max(3_600_000) ORDER_DEADLINE_CHECK_INTERVAL_MS: number = 5000;
+
+  /**
+   * Admission control: while more orders than this are PENDING (placed, not
+   * yet settled), POST /orders answers 503 with Retry-After instead of taking
+   * more. 0 = off (the default).
+   */
+  @IsInt() @Min(0) @Max(10_000_000) ORDER_ADMISSION_MAX_PENDING: number = 0;
 }
