@@ -58,7 +58,7 @@ export class OrderAdmission implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Reads the count now (also what the timer does). */
   async refresh(): Promise<void> {
-    const [{ n }] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM orders WHERE status = 'PENDING'`)) as { n: number }[];
+    const [{ n }] = await this.dataSource.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM orders WHERE status = 'PENDING'`);
     this.pending = n;
     const refusing = n > this.max;
     if (refusing !== this.refusing)
