@@ -59,15 +59,10 @@ import {
 
 // ---- parameters ---------------------------------------------------------------------------------
 
-const SUBJECTS = ['dual-write', 'stock-nest', 'ours', 'ours-batch', 'ours-admission'] as const;
+const SUBJECTS = ['dual-write', 'stock-nest', 'ours', 'ours-batch'] as const;
 type SubjectKey = (typeof SUBJECTS)[number];
 /** Ours with one setting changed: a lever measured against ours as it is, in the same run. */
-const OURS_VARIANTS: Partial<Record<SubjectKey, Record<string, string>>> = {
-  'ours-batch': { CONSUMER_UNIT_OF_WORK: 'batch' },
-  'ours-admission': { ORDER_ADMISSION_MAX_PENDING: '200' },
-};
-const isOurs = (key: SubjectKey): key is OursKey => key === 'ours' || key in OURS_VARIANTS;
-type OursKey = 'ours' | 'ours-batch' | 'ours-admission';
+const OURS_VARIANTS: Partial<Record<SubjectKey, Record<string, string>>> = { 'ours-batch': { CONSUMER_UNIT_OF_WORK: 'batch' } };
 
 const USAGE = `usage: npm run bench:saga -- [options]
 
@@ -82,8 +77,7 @@ one after the other on the same broker, PostgreSQL and load.
   --half-seconds S         length of the 50 %-of-saturation phase (default 60; quick 10)
   --overload-seconds S     length of the 2x overload (default 30; quick 10)
   --only a,b               run only these subjects (default: all of ${SUBJECTS.join(', ')};
-                           ours-batch is ours with CONSUMER_UNIT_OF_WORK=batch,
-                           ours-admission ours with ORDER_ADMISSION_MAX_PENDING=200)
+                           ours-batch is ours with CONSUMER_UNIT_OF_WORK=batch)
   --ours-env K=V,K=V       extra variables for our apps (e.g. a setting under test)
   --profile DIR            run our apps under node --cpu-prof, profiles in DIR/<subject>/
                            (summarize: npx ts-node bench/profile-summary.ts DIR/ours)
@@ -295,7 +289,7 @@ async function startPeer(key: 'dual-write' | 'stock-nest', brokers: string[]): P
  * Ours: one instance of each app in the system started at the beginning (broker, databases, bundles);
  * a variant (ours-batch) runs new instances with its setting on the same databases and consumer groups.
  */
-async function startOurs(sys: System<AppProcess>, key: OursKey): Promise<Subject> {
+async function startOurs(sys: System<AppProcess>, key: 'ours' | 'ours-batch'): Promise<Subject> {
   const variant = OURS_VARIANTS[key] ?? {};
   const instances = new Map<AppName, AppProcess>();
   // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
@@ -765,7 +759,7 @@ async function main(): Promise<void> {
   const results: Partial<Record<SubjectKey, SubjectResult>> = {};
   for (const key of ONLY) {
     const t = performance.now();
-    const subject = isOurs(key) ? await startOurs(system, key) : await startPeer(key, system.brokers);
+    const subject = key === 'ours' || key === 'ours-batch' ? await startOurs(system, key) : await startPeer(key, system.brokers);
     log(`  ${key} ready in ${round((performance.now() - t) / 1000)} s`);
     try {
       results[key] = await runSubject(subject, runId);
@@ -831,7 +825,6 @@ function ratios(results: Partial<Record<SubjectKey, SubjectResult>>) {
     ['ours-batch', 'dual-write'],
     ['ours-batch', 'stock-nest'],
     ['ours-batch', 'ours'],
-    ['ours-admission', 'ours'],
   ] as const;
   for (const [mine, peer] of pairs) {
     const ours = results[mine];
