@@ -44,7 +44,7 @@ describe('a rebalance while a payment instance is cut off from its database', ()
   beforeAll(async () => {
     system = await startSystem({
       name: 'e2e-rebalance-cut',
-      kafka: privateBroker({ port: 29492 }),
+      kafka: privateBroker({ port: 28372 }),
       processes: { payment: { instances: 0 } },
       env: { LOG_LEVEL: 'log', CONSUMER_MAX_ATTEMPTS: '100' },
     });

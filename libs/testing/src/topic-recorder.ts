@@ -24,8 +24,13 @@ export class TopicRecorder {
    */
   static async start(topics: string[], kafka: string[] | KafkaClientSettings = kafkaBrokers()): Promise<TopicRecorder> {
     const recorder = new TopicRecorder(topics, kafka);
+    // Each record once: when the recorder's own group rebalances (its member dropped under load), kafkajs
+    // hands over uncommitted records again, which are not duplicates on the wire.
+    const seen = new Set<string>();
     await recorder.runner.start(async (message) => {
-      recorder.messages.push(message);
+      const at = `${message.topic}:${message.partition}:${message.offset}`;
+      if (!seen.has(at)) recorder.messages.push(message);
+      seen.add(at);
       return 'done';
     });
     await eventually(() => recorder.runner.status().state === 'joined', { timeoutMs: 30_000, what: 'recorder joined its group' });
