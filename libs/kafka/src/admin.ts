@@ -1,4 +1,4 @@
-import { ConfigResourceTypes, Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, type Admin, type DescribeConfigResponse, type KafkaConfig, type ResourceConfigQuery } from 'kafkajs';
 import { toKafkaJsConfig, type KafkaConnectionOptions } from './kafka-config';
 
 export interface EnsureTopicsOptions {
@@ -217,12 +217,27 @@ export async function describePartitions(conn: KafkaConnectionOptions, topics: r
 /** Configs of a topic as the broker reports them (set explicitly or inherited), e.g. `min.insync.replicas`. */
 export async function describeTopicConfigs(conn: KafkaConnectionOptions, topic: string, names: string[]): Promise<Record<string, string>> {
   return withAdmin(quietConfig(conn), async (admin) => {
-    const { resources } = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
-    });
+    const resources = await describeTopics(admin, [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }]);
     return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
   });
+}
+
+/**
+ * DescribeConfigs of topics. kafkajs sends it to any broker and retries only
+ * NOT_CONTROLLER; on a KRaft cluster a broker that has not yet applied a new
+ * topic's metadata answers UNKNOWN_TOPIC_OR_PARTITION (as for metadata, see
+ * waitForLeaders), so retriable answers are retried until the deadline.
+ */
+async function describeTopics(admin: Admin, resources: ResourceConfigQuery[], timeoutMs = 30_000): Promise<DescribeConfigResponse['resources']> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return (await admin.describeConfigs({ includeSynonyms: false, resources })).resources;
+    } catch (e) {
+      if ((e as { retriable?: unknown }).retriable !== true || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 /** Sets configuration entries of existing topics (the entries named; the others set before stay). */
@@ -240,10 +255,10 @@ export async function reconcileTopicConfigs(conn: KafkaConnectionOptions, wanted
   const topics = Object.keys(wanted);
   if (topics.length === 0) return [];
   return withAdmin(quietConfig(conn), async (admin) => {
-    const { resources } = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
-    });
+    const resources = await describeTopics(
+      admin,
+      topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+    );
     const changes = [];
     for (const r of resources) {
       // configSource 1 = DYNAMIC_TOPIC_CONFIG: set on the topic itself (what AlterConfigs replaces).

@@ -115,13 +115,20 @@ const PG_CONNECTION_MESSAGES = [
   'the database system is shutting down',
 ];
 
+/**
+ * TypeORM releases a transaction's query runner when its connection fails
+ * under it; the transaction's next statement then throws one of these
+ * instead of the connection's error (both seen while PostgreSQL stopped:
+ * the COMMIT, and a query through the runner's manager such as the outbox
+ * insert).
+ */
+const RELEASED_QUERY_RUNNER_ERRORS = new Set(['QueryRunnerAlreadyReleasedError', 'QueryRunnerProviderAlreadyReleasedError']);
+
 /** PostgreSQL unreachable, restarting, read-only, out of disk, memory or connections (SQLSTATE class 08 and the codes above). */
 function isDatabaseUnusable(e: object): boolean {
   const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
   if (typeof code === 'string' && (PG_UNUSABLE_CODES.has(code) || code.startsWith('08'))) return true;
-  // TypeORM releases a transaction's query runner when its connection fails under it; the COMMIT that
-  // follows then throws this instead of the connection's error (seen once while PostgreSQL stopped).
-  if (name === 'QueryRunnerAlreadyReleasedError') return true;
+  if (typeof name === 'string' && RELEASED_QUERY_RUNNER_ERRORS.has(name)) return true;
   return typeof message === 'string' && PG_CONNECTION_MESSAGES.some((m) => message.includes(m));
 }
 

@@ -36,6 +36,14 @@ describe('failure classes', () => {
       'database_unavailable',
       'wait',
     ],
+    [
+      "TypeORM's released query runner, for a query through its manager (the outbox insert while PostgreSQL stopped)",
+      Object.assign(new Error('Database connection provided by a query runner was already released, cannot continue to use its querying methods anymore.'), {
+        name: 'QueryRunnerProviderAlreadyReleasedError',
+      }),
+      'database_unavailable',
+      'wait',
+    ],
     ['a connection exception (SQLSTATE class 08)', Object.assign(new Error('connection failure'), { code: '08006' }), 'database_unavailable', 'wait'],
     ...(
       [
