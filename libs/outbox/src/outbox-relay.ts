@@ -69,8 +69,27 @@ interface OutboxRow {
   payload: string;
   headers: Record<string, string>;
   attempts: number;
-  next_attempt_at: Date | null;
-  created_at: Date;
+  /** Epoch milliseconds (numbers, not Dates: parsing two timestamps per row costs the relay more than the figure is worth). */
+  next_attempt_ms: number | null;
+  created_ms: number;
+}
+
+/** Rows that may be published now, lowest ids first (see `readReady`). */
+interface ReadyPage {
+  ready: OutboxRow[];
+  /** Whether more pending rows may follow: the page was full. */
+  more: boolean;
+  /** When the earliest row held back for a retry is due. */
+  retryInMs?: number;
+  /** Keys held back behind a row waiting for its retry: the rest of a streak holds them back too. */
+  heldKeys: ReadonlySet<string>;
+}
+
+/** What a round of a streak leaves to the next: its acknowledged batch to delete, and the next page, read meanwhile. */
+interface Streak {
+  acked: OutboxRow[];
+  next: ReadyPage;
+  rounds: number;
 }
 
 /** Counters and gauges of one relay, read by health checks and metrics. */
@@ -99,7 +118,10 @@ export interface OutboxBacklog {
 export const DEFAULT_RELAY_LEASE_MS = 15_000;
 /** Pages of `batchSize` rows one round reads past rows held back behind a retry. */
 const MAX_PAGES_PER_ROUND = 10;
-const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text AS payload, headers, attempts, next_attempt_at, created_at
+/** Rounds a streak of pipelined rounds lasts at most before the relay reads from the lowest pending id again. */
+const MAX_STREAK_ROUNDS = 20;
+const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text AS payload, headers, attempts,
+    (extract(epoch FROM next_attempt_at) * 1000)::float8 AS next_attempt_ms, (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
   FROM outbox WHERE parked_at IS NULL`;
 
 /**
@@ -116,13 +138,15 @@ const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text A
  *   off loses it) or is released (graceful stop). The lease's epoch fences a
  *   deposed leader: it checks its lease before each send and marks rows
  *   published only under its epoch, so its late batch is left to the new
- *   leader and counted (`deposedLeaderRowsTotal`), at most one batch.
+ *   leader and counted (`deposedLeaderRowsTotal`), at most two batches (the
+ *   one being deleted and the one in flight).
  *   The active relay sends rows in id order through an
  *   idempotent producer with one request in flight, and holds back the later
  *   rows of a key whose earlier row is waiting for a retry.
  * - **At least once.** Rows are deleted only after the broker acknowledged
- *   them; a crash in between publishes that batch again, which the consumers'
- *   inbox absorbs. At most one batch is duplicated per crash.
+ *   them; a crash in between publishes those rows again, which the consumers'
+ *   inbox absorbs. While a backlog streams, a batch is deleted during the
+ *   send of the next, so at most two batches are duplicated per crash.
  * - **Poison rows do not block.** A row the broker keeps refusing while it
  *   accepts others is retried with backoff, then parked (`parked_at`), counted
  *   and logged. Meanwhile only the later rows of its own key wait; rows of
@@ -162,6 +186,8 @@ export class OutboxRelay {
   private failures = 0;
   private rounds = 0;
   private flushWaiters: { after: number; done: () => void }[] = [];
+  /** Set between the rounds of a streak (see `publishBatch`). */
+  private streak: Streak | null = null;
   private readonly counters: OutboxRelayStats = {
     active: false,
     publishedTotal: 0,
@@ -301,30 +327,94 @@ export class OutboxRelay {
         await this.recover(error);
       }
     }
+    if (this.leader) await this.endStreak(this.client);
   }
 
-  /** One round: read the lowest pending rows, publish what may go, delete what was acknowledged. */
+  /**
+   * One round: publish the lowest pending rows that may go, and delete them
+   * once acknowledged.
+   *
+   * While a backlog streams (full pages), the database work overlaps the
+   * send: during the send of this batch the relay deletes the previous,
+   * acknowledged batch and reads the next page (the rows after this batch's
+   * last id, holding back the same keys). A streak is at most
+   * {@link MAX_STREAK_ROUNDS} rounds; the round that ends it deletes its batch
+   * before the next round reads from the lowest pending id again, so a row
+   * that committed late with a small id waits at most one streak.
+   */
   private async publishBatch(client: Client): Promise<{ sent: number; full: boolean; retryInMs?: number }> {
-    const { ready, more, retryInMs } = await this.readReady(client);
-    if (ready.length === 0) return { sent: 0, full: false, retryInMs };
+    const page = this.streak?.next ?? (await this.readReady(client));
+    const acked = this.streak?.acked ?? [];
+    const streakRounds = (this.streak?.rounds ?? 0) + 1;
+    this.streak = null;
+    const { ready, more, retryInMs } = page;
+    if (ready.length === 0) {
+      // The streak ran out of rows: its last batch is deleted before any round reads from the lowest id again.
+      if (acked.length > 0) await this.markPublished(client, acked);
+      return { sent: 0, full: false, retryInMs };
+    }
     // Fencing before the send: a relay that was frozen or stalled since its last
     // renewal may have lost the lease meanwhile; it sends nothing on a stale one.
     if (!this.lease.holds() && !(await this.lease.renew(client))) {
+      this.countDeposed(acked.length);
       await this.stepDown(client, 'its lease expired while it read a batch');
       return { sent: 0, full: false };
     }
 
+    const streaming = more && streakRounds < MAX_STREAK_ROUNDS;
+    const [sending, database] = await Promise.allSettled([
+      this.send(ready.map(toMessage)),
+      (async () => {
+        if (acked.length > 0 && !(await this.markPublished(client, acked))) return null;
+        return streaming ? this.readReady(client, { afterId: ready[ready.length - 1].id, heldKeys: page.heldKeys }) : undefined;
+      })(),
+    ]);
+    if (database.status === 'rejected') {
+      // This batch may be acknowledged, but the relay cannot delete it: whoever relays next publishes it again.
+      if (sending.status === 'fulfilled') this.countUnmarked(ready.length);
+      throw database.reason;
+    }
+    if (database.value === null) {
+      // The previous batch's delete found the lease lost (the relay stepped down): this batch belongs to the new leader too.
+      if (sending.status === 'fulfilled') this.countDeposed(ready.length);
+      return { sent: 0, full: false };
+    }
+
     let acknowledged: OutboxRow[];
-    try {
-      await this.send(ready.map(toMessage));
+    if (sending.status === 'fulfilled') {
       acknowledged = ready;
-    } catch (error) {
+      if (database.value) {
+        this.streak = { acked: ready, next: database.value, rounds: streakRounds };
+        return { sent: ready.length, full: true, retryInMs };
+      }
+    } else {
       // An unreachable broker, or one that refuses this client (authentication, ACLs), is nobody's fault: back off, count nothing.
-      if (isNotAMessageFault(error)) throw error;
+      if (isNotAMessageFault(sending.reason)) throw sending.reason;
       acknowledged = await this.publishOneByOne(client, ready);
     }
     if (acknowledged.length > 0 && !(await this.markPublished(client, acknowledged))) return { sent: 0, full: false };
     return { sent: acknowledged.length, full: more, retryInMs };
+  }
+
+  /** Deletes the batch a streak left acknowledged (when the relay stops between rounds). */
+  private async endStreak(client: Client | null): Promise<void> {
+    const acked = this.streak?.acked ?? [];
+    this.streak = null;
+    if (acked.length === 0) return;
+    if (!client) return this.countUnmarked(acked.length);
+    await this.markPublished(client, acked).catch(() => undefined);
+  }
+
+  private countUnmarked(rows: number): void {
+    if (rows === 0) return;
+    this.counters.unmarkedRowsTotal += rows;
+    this.options.observer?.onUnmarkedRows?.(rows);
+  }
+
+  private countDeposed(rows: number): void {
+    if (rows === 0) return;
+    this.counters.deposedLeaderRowsTotal += rows;
+    this.options.observer?.onDeposedLeaderRows?.(rows);
   }
 
   /**
@@ -337,12 +427,12 @@ export class OutboxRelay {
    * every round starts again from the lowest pending id, so a row that commits
    * late with a small id is picked up by the next round.
    */
-  private async readReady(client: Client): Promise<{ ready: OutboxRow[]; more: boolean; retryInMs?: number }> {
+  private async readReady(client: Client, from?: { afterId: string; heldKeys: ReadonlySet<string> }): Promise<ReadyPage> {
     const now = Date.now();
-    const waitingKeys = new Set<string>();
+    const waitingKeys = new Set<string>(from?.heldKeys);
     const ready: OutboxRow[] = [];
     let retryInMs: number | undefined;
-    let afterId: string | null = null;
+    let afterId: string | null = from?.afterId ?? null;
     for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
       const rows: OutboxRow[] = (
         afterId === null
@@ -350,22 +440,22 @@ export class OutboxRelay {
           : await client.query<OutboxRow>(`${SELECT_PENDING} AND id > $2 ORDER BY id LIMIT $1`, [this.batchSize, afterId])
       ).rows;
       for (const row of rows) {
-        if (ready.length === this.batchSize) return { ready, more: true, retryInMs };
+        if (ready.length === this.batchSize) return { ready, more: true, retryInMs, heldKeys: waitingKeys };
         if (waitingKeys.has(row.message_key)) continue;
-        if (row.next_attempt_at && row.next_attempt_at.getTime() > now) {
+        if (row.next_attempt_ms !== null && row.next_attempt_ms > now) {
           waitingKeys.add(row.message_key);
-          const dueIn = row.next_attempt_at.getTime() - now;
+          const dueIn = row.next_attempt_ms - now;
           retryInMs = Math.min(retryInMs ?? dueIn, dueIn);
           continue;
         }
         ready.push(row);
       }
-      if (rows.length < this.batchSize) return { ready, more: false, retryInMs };
-      if (ready.length === this.batchSize) return { ready, more: true, retryInMs };
+      if (rows.length < this.batchSize) return { ready, more: false, retryInMs, heldKeys: waitingKeys };
+      if (ready.length === this.batchSize) return { ready, more: true, retryInMs, heldKeys: waitingKeys };
       afterId = rows[rows.length - 1].id;
     }
     // Pages full of held rows: publish what was found, look further next round.
-    return { ready, more: ready.length > 0, retryInMs };
+    return { ready, more: ready.length > 0, retryInMs, heldKeys: waitingKeys };
   }
 
   /**
@@ -409,13 +499,11 @@ export class OutboxRelay {
       );
     } catch (error) {
       // Acknowledged, but still in the table: whoever relays next publishes them again.
-      this.counters.unmarkedRowsTotal += rows.length;
-      this.options.observer?.onUnmarkedRows?.(rows.length);
+      this.countUnmarked(rows.length);
       throw error;
     }
     if (deleted === null) {
-      this.counters.deposedLeaderRowsTotal += rows.length;
-      this.options.observer?.onDeposedLeaderRows?.(rows.length);
+      this.countDeposed(rows.length);
       await this.stepDown(client, `it had lost its lease when the broker acknowledged ${rows.length} rows; the new leader publishes them again (duplicates)`);
       return false;
     }
@@ -425,6 +513,8 @@ export class OutboxRelay {
 
   /** Gives up the leadership this relay found it had lost: stands by again, without listening. */
   private async stepDown(client: Client, why: string): Promise<void> {
+    this.countDeposed(this.streak?.acked.length ?? 0);
+    this.streak = null;
     this.leader = false;
     this.lease.lost();
     this.logger.warn(`outbox relay is no longer the active relay of this database: ${why}`);
@@ -468,10 +558,13 @@ export class OutboxRelay {
     this.counters.publishedTotal += rows.length;
     this.counters.lastPublishAt = new Date(ackAt);
     // Latencies go to the observer (a histogram in the apps), not to a buffer here.
-    this.options.observer?.onPublished(rows.map((row) => ackAt - row.created_at.getTime()));
+    this.options.observer?.onPublished(rows.map((row) => ackAt - row.created_ms));
   }
 
   private async recover(error: unknown): Promise<void> {
+    // A streak's acknowledged batch that could not be deleted: whoever relays next publishes it again.
+    this.countUnmarked(this.streak?.acked.length ?? 0);
+    this.streak = null;
     this.failures++;
     const message = errorMessage(error);
     this.counters.lastError = message;
