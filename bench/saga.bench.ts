@@ -59,10 +59,14 @@ import {
 
 // ---- parameters ---------------------------------------------------------------------------------
 
-const SUBJECTS = ['dual-write', 'stock-nest', 'ours', 'ours-batch'] as const;
+const SUBJECTS = ['dual-write', 'stock-nest', 'ours', 'ours-batch', 'ours-admission'] as const;
 type SubjectKey = (typeof SUBJECTS)[number];
 /** Ours with one setting changed: a lever measured against ours as it is, in the same run. */
-const OURS_VARIANTS: Partial<Record<SubjectKey, Record<string, string>>> = { 'ours-batch': { CONSUMER_UNIT_OF_WORK: 'batch' } };
+const OURS_VARIANTS: Partial<Record<SubjectKey, Record<string, string>>> = {
+  'ours-batch': { CONSUMER_UNIT_OF_WORK: 'batch' },
+  'ours-admission': { ORDER_ADMISSION_MAX_PENDING: '100' },
+};
+type OursKey = 'ours' | 'ours-batch' | 'ours-admission';
 
 const USAGE = `usage: npm run bench:saga -- [options]
 
@@ -77,7 +81,8 @@ one after the other on the same broker, PostgreSQL and load.
   --half-seconds S         length of the 50 %-of-saturation phase (default 60; quick 10)
   --overload-seconds S     length of the 2x overload (default 30; quick 10)
   --only a,b               run only these subjects (default: all of ${SUBJECTS.join(', ')};
-                           ours-batch is ours with CONSUMER_UNIT_OF_WORK=batch)
+                           ours-batch is ours with CONSUMER_UNIT_OF_WORK=batch, ours-admission
+                           ours with ORDER_ADMISSION_MAX_PENDING=100)
   --ours-env K=V,K=V       extra variables for our apps (e.g. a setting under test)
   --profile DIR            run our apps under node --cpu-prof, profiles in DIR/<subject>/
                            (summarize: npx ts-node bench/profile-summary.ts DIR/ours)
@@ -289,7 +294,7 @@ async function startPeer(key: 'dual-write' | 'stock-nest', brokers: string[]): P
  * Ours: one instance of each app in the system started at the beginning (broker, databases, bundles);
  * a variant (ours-batch) runs new instances with its setting on the same databases and consumer groups.
  */
-async function startOurs(sys: System<AppProcess>, key: 'ours' | 'ours-batch'): Promise<Subject> {
+async function startOurs(sys: System<AppProcess>, key: OursKey): Promise<Subject> {
   const variant = OURS_VARIANTS[key] ?? {};
   const instances = new Map<AppName, AppProcess>();
   // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
@@ -341,11 +346,30 @@ interface Sent {
   status: number;
   orderId?: string;
   error?: string;
+  /** 503s with Retry-After this order got before its last answer (the client waited as told, then sent it again). */
+  deferrals: number;
 }
 
+/** Longest a client keeps honouring Retry-After for one order before it gives up. */
+const MAX_DEFERRAL_MS = 60_000;
+
+/**
+ * Posts an order as a well-behaved client does: a `503` with `Retry-After`
+ * (the order app's admission control, ORDER_ADMISSION_MAX_PENDING) is waited
+ * out and the same order sent again; its latency counts from the first
+ * attempt.
+ */
 async function postOrder(url: string, planned: Planned): Promise<Sent> {
   const sentWall = Date.now();
   const sentAt = performance.now();
+  for (let deferrals = 0; ; deferrals++) {
+    const sent = await postOnce(url, planned, sentWall, sentAt, deferrals);
+    if (sent.status !== 503 || sent.retryAfterMs === null || performance.now() - sentAt > MAX_DEFERRAL_MS) return sent;
+    await sleep(sent.retryAfterMs);
+  }
+}
+
+async function postOnce(url: string, planned: Planned, sentWall: number, sentAt: number, deferrals: number): Promise<Sent & { retryAfterMs: number | null }> {
   try {
     const response = await fetch(`${url}/orders`, {
       method: 'POST',
@@ -356,6 +380,7 @@ async function postOrder(url: string, planned: Planned): Promise<Sent> {
     const text = await response.text();
     const answeredAt = performance.now();
     const orderId = response.status === 201 ? (JSON.parse(text) as { id: string }).id : undefined;
+    const retryAfter = Number(response.headers.get('retry-after'));
     return {
       total: planned.total,
       sentWall,
@@ -364,6 +389,8 @@ async function postOrder(url: string, planned: Planned): Promise<Sent> {
       status: response.status,
       orderId,
       error: response.status === 201 ? undefined : text.slice(0, 200),
+      deferrals,
+      retryAfterMs: retryAfter > 0 ? retryAfter * 1000 : null,
     };
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -374,6 +401,8 @@ async function postOrder(url: string, planned: Planned): Promise<Sent> {
       answeredAt: performance.now(),
       status: 0,
       error: `${(error as Error).message}${cause ? `: ${cause.code ?? cause.message}` : ''}`,
+      deferrals,
+      retryAfterMs: null,
     };
   }
 }
@@ -618,6 +647,8 @@ async function phase(subject: Subject, label: string, send: () => Promise<Sent[]
   const result = {
     ...f,
     refused: refused.length,
+    /** 503s with Retry-After waited out before the order was taken (admission control). */
+    deferrals: sent.reduce((n, s) => n + s.deferrals, 0),
     refusals: [...new Set(refused.map((s) => `${s.status} ${s.error ?? ''}`.trim()))].slice(0, 3),
     ...(recorder ? { hopsMs: hops(subject, settled, recorder) } : {}),
   };
@@ -759,7 +790,7 @@ async function main(): Promise<void> {
   const results: Partial<Record<SubjectKey, SubjectResult>> = {};
   for (const key of ONLY) {
     const t = performance.now();
-    const subject = key === 'ours' || key === 'ours-batch' ? await startOurs(system, key) : await startPeer(key, system.brokers);
+    const subject = key === 'dual-write' || key === 'stock-nest' ? await startPeer(key, system.brokers) : await startOurs(system, key);
     log(`  ${key} ready in ${round((performance.now() - t) / 1000)} s`);
     try {
       results[key] = await runSubject(subject, runId);
@@ -799,7 +830,9 @@ async function main(): Promise<void> {
       transactions:
         "pg_stat_database.xact_commit of each database over the phase, per order (an autocommit statement counts as a transaction); includes the bench's own polling queries, a few per second",
       overload:
-        'settled/s during the window = orders of the phase settled before the last POST was sent / window; drain = the rest / (last POST sent → last settlement)',
+        'settled/s during the window = orders of the phase settled before the last POST was answered / window; drain = the rest / (last POST answered → last settlement)',
+      client:
+        'the load honours Retry-After: an order answered 503 with Retry-After (admission control, ours-admission) is sent again after the wait, up to 60 s; its latency counts from its first POST, and the waits are counted (deferrals)',
     },
   };
 
@@ -825,6 +858,9 @@ function ratios(results: Partial<Record<SubjectKey, SubjectResult>>) {
     ['ours-batch', 'dual-write'],
     ['ours-batch', 'stock-nest'],
     ['ours-batch', 'ours'],
+    ['ours-admission', 'dual-write'],
+    ['ours-admission', 'stock-nest'],
+    ['ours-admission', 'ours'],
   ] as const;
   for (const [mine, peer] of pairs) {
     const ours = results[mine];
@@ -886,6 +922,7 @@ function markdown(r: {
       (s) =>
         `${s.overload.sentPerSecond}/s for ${s.overload.seconds} s: ${fmt(s.overload.settledDuringSendingPerSecond)} (${s.overload.duringOverSaturation}); ${fmt(s.overload.drainAfterSendingPerSecond)} (${s.overload.drainOverSaturation})`,
     ),
+    row('503 + Retry-After waited out: saturation; 2× overload', (s) => `${s.saturation.deferrals ?? 0}; ${s.overload.deferrals ?? 0}`),
     row('saturation: CPU-ms per order, apps (order + payment + notification)', (s) => `**${per(s.saturation.perOrder.cpuMs)}**`),
     row(
       'saturation: CPU-ms per order, broker; PostgreSQL backends; all',
