@@ -1,11 +1,12 @@
 import { ServiceModule } from '@lib/service';
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { orderService } from './order.definition';
 import { PlaceOrderHandler } from './orders/application/place-order/place-order.handler';
 import { SettleOrderHandler } from './orders/application/settle-order/settle-order.handler';
 import { ExpireOverdueOrdersHandler } from './orders/application/expire-overdue-orders/expire-overdue-orders.handler';
 import { PaymentDeadlineScheduler } from './orders/application/expire-overdue-orders/payment-deadline.scheduler';
 import { OrdersController } from './orders/api/http/orders.controller';
+import { AdmissionMiddleware } from './orders/api/http/admission.middleware';
 import { OrderAdmission } from './orders/application/place-order/order-admission';
 import { PaymentEventsConsumer } from './orders/api/messaging/payment-events.consumer';
 
@@ -14,4 +15,8 @@ import { PaymentEventsConsumer } from './orders/api/messaging/payment-events.con
   controllers: [OrdersController, PaymentEventsConsumer],
   providers: [PlaceOrderHandler, OrderAdmission, SettleOrderHandler, ExpireOverdueOrdersHandler, PaymentDeadlineScheduler],
 })
-export class OrderModule {}
+export class OrderModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AdmissionMiddleware).forRoutes({ path: 'orders', method: RequestMethod.POST });
+  }
+}

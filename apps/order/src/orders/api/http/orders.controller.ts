@@ -14,13 +14,11 @@ import {
   Post,
   Query,
   Res,
-  ServiceUnavailableException,
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { IdempotencyConflictError } from '../../domain/order';
 import { PlaceOrderHandler } from '../../application/place-order/place-order.handler';
-import { OrderAdmission, SagaBacklogFullError } from '../../application/place-order/order-admission';
 import { OrderRecord } from '../../infrastructure/order.record';
 import { ListOrdersQuery } from './list-orders.query';
 import { OrderListResponse, OrderResponse } from './order.response';
@@ -34,7 +32,6 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 export class OrdersController {
   constructor(
     private readonly placeOrder: PlaceOrderHandler,
-    private readonly admission: OrderAdmission,
     private readonly dataSource: DataSource,
   ) {}
 
@@ -58,16 +55,11 @@ export class OrdersController {
     @Res({ passthrough: true }) res: Response,
   ) {
     try {
-      this.admission.admit();
       const { order, created } = await this.placeOrder.execute({ ...body, correlationId, idempotencyKey: checkedIdempotencyKey(idempotencyKey) });
       if (!created) res.status(200);
       return toResponse(order);
     } catch (error) {
       if (error instanceof IdempotencyConflictError) throw new ConflictException(error.message);
-      if (error instanceof SagaBacklogFullError) {
-        res.setHeader('Retry-After', String(error.retryAfterSeconds));
-        throw new ServiceUnavailableException(error.message);
-      }
       throw error;
     }
   }

@@ -6,13 +6,10 @@ import { OrderEnv } from '../../../config/order.env';
 /** How often the count of PENDING orders is read while admission control is on. */
 export const ADMISSION_CHECK_MS = 200;
 
-/** Refused because the saga is behind: the client should retry after `retryAfterSeconds`. */
-export class SagaBacklogFullError extends Error {
-  readonly retryAfterSeconds = 1;
-  constructor(pending: number, max: number) {
-    super(`the saga is behind: ${pending} orders are waiting for their payment (at most ${max}); try again shortly`);
-    this.name = 'SagaBacklogFullError';
-  }
+/** Why a new order is refused, and when the client should try again. */
+export interface AdmissionRefusal {
+  message: string;
+  retryAfterSeconds: number;
 }
 
 /**
@@ -25,7 +22,9 @@ export class SagaBacklogFullError extends Error {
  * order's wait, would grow without bound. The count is read every
  * {@link ADMISSION_CHECK_MS} ms from the database (index on status), not per
  * request; a failed read keeps the last count (a database outage answers
- * 503 by itself).
+ * 503 by itself). The refusal is answered by {@link AdmissionMiddleware},
+ * before the request reaches the Nest pipeline: under an overload most
+ * requests are refusals, and each must cost next to nothing.
  */
 @Injectable()
 export class OrderAdmission implements OnApplicationBootstrap, OnModuleDestroy {
@@ -51,9 +50,13 @@ export class OrderAdmission implements OnApplicationBootstrap, OnModuleDestroy {
     this.timer = null;
   }
 
-  /** Throws {@link SagaBacklogFullError} while the backlog is above the bound. */
-  admit(): void {
-    if (this.max > 0 && this.pending > this.max) throw new SagaBacklogFullError(this.pending, this.max);
+  /** The refusal while the backlog is above the bound, null while new orders are taken. */
+  refusal(): AdmissionRefusal | null {
+    if (this.max === 0 || this.pending <= this.max) return null;
+    return {
+      message: `the saga is behind: ${this.pending} orders are waiting for their payment (at most ${this.max}); try again shortly`,
+      retryAfterSeconds: 1,
+    };
   }
 
   /** Reads the count now (also what the timer does). */
