@@ -425,7 +425,9 @@ export class OutboxRelay {
    * page yields fewer than `batchSize` ready rows the next page is read, up to
    * {@link MAX_PAGES_PER_ROUND} pages. Paging within a round is not a cursor:
    * every round starts again from the lowest pending id, so a row that commits
-   * late with a small id is picked up by the next round.
+   * late with a small id is picked up by the next round — except the rounds
+   * of a streak, which read `from` the last id sent, with the keys held back
+   * so far (see `publishBatch`); the streak is bounded.
    */
   private async readReady(client: Client, from?: { afterId: string; heldKeys: ReadonlySet<string> }): Promise<ReadyPage> {
     const now = Date.now();
