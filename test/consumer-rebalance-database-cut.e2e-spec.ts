@@ -1,12 +1,12 @@
 import { Topics } from '@lib/events';
 import {
-  addInstanceBehindDatabaseProxy,
   AppProcess,
   eventually,
   privateBroker,
-  startSystem,
+  startSystemWithProxiedInstances,
   steadyOrderLoad,
   System,
+  SystemWithProxiedInstances,
   TcpProxy,
   TopicRecorder,
   waitForStableGroup,
@@ -36,27 +36,25 @@ const LOAD_INTERVAL_MS = 50;
  * healthy members included — is back within seconds instead of a minute.
  */
 describe('a rebalance while a payment instance is cut off from its database', () => {
+  let started: SystemWithProxiedInstances;
   let system: System<AppProcess>;
+  let proxies: TcpProxy[];
   let recorder: TopicRecorder;
-  const proxies: TcpProxy[] = [];
   let load: ReturnType<typeof steadyOrderLoad> | undefined;
 
   beforeAll(async () => {
-    system = await startSystem({
-      name: 'e2e-rebalance-cut',
-      kafka: privateBroker({ port: 28372 }),
-      processes: { payment: { instances: 0 } },
-      env: { LOG_LEVEL: 'log', CONSUMER_MAX_ATTEMPTS: '100' },
-    });
-    for (let i = 0; i < 2; i++) proxies.push((await addInstanceBehindDatabaseProxy(system, 'payment')).proxy);
+    started = await startSystemWithProxiedInstances(
+      { name: 'e2e-rebalance-cut', kafka: privateBroker({ port: 28372 }), processes: {}, env: { LOG_LEVEL: 'log', CONSUMER_MAX_ATTEMPTS: '100' } },
+      'payment',
+      2,
+    );
+    ({ system, proxies } = started);
     recorder = await system.record([Topics.PaymentCompleted]);
   }, 240_000);
 
   afterAll(async () => {
     await load?.stop();
-    for (const proxy of proxies) proxy.heal();
-    await system?.stop();
-    await Promise.all(proxies.map((proxy) => proxy.stop()));
+    await started?.stop();
   }, 120_000);
 
   const paidOrders = () => new Set(recorder.values<{ data: { orderId: string } }>().map((event) => event.data.orderId));

@@ -5,7 +5,7 @@ import { eventually } from '../eventually';
 import { EventProducer } from '../event-producer';
 import { orderCreated } from '../event-factories';
 import { TcpProxy } from '../tcp-proxy';
-import { System } from './start-system';
+import { ProcessSystemOptions, startSystem, System } from './start-system';
 
 /**
  * Starts one more instance of `app` that reaches its database through a TCP
@@ -17,6 +17,36 @@ export async function addInstanceBehindDatabaseProxy(system: System<AppProcess>,
   const proxy = await TcpProxy.start({ host: database.hostname, port: Number(database.port || 5432) });
   const instance = await system.addInstance(app, { env: { [`${app.toUpperCase()}_DATABASE_URL`]: proxy.proxied(system.databaseUrl(app)) } });
   return { instance, proxy };
+}
+
+/** A system of processes in which each instance of one app reaches its database through a proxy of its own. */
+export interface SystemWithProxiedInstances {
+  system: System<AppProcess>;
+  /** One per instance, in the order the instances were started. */
+  proxies: TcpProxy[];
+  /** Resumes paused instances, heals the proxies, stops the system, then the proxies. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `options`' system with `instances` instances of `app`, each behind
+ * a database proxy of its own ({@link addInstanceBehindDatabaseProxy}), one
+ * after the other: the first one started becomes its outbox relay's leader.
+ */
+export async function startSystemWithProxiedInstances(options: ProcessSystemOptions, app: AppName, instances: number): Promise<SystemWithProxiedInstances> {
+  const system = await startSystem({ ...options, processes: { ...options.processes, [app]: { instances: 0 } } });
+  const proxies: TcpProxy[] = [];
+  for (let i = 0; i < instances; i++) proxies.push((await addInstanceBehindDatabaseProxy(system, app)).proxy);
+  return {
+    system,
+    proxies,
+    stop: async () => {
+      for (const instance of system.instances()) if (instance.isPaused) instance.resume();
+      for (const proxy of proxies) proxy.heal();
+      await system.stop();
+      await Promise.all(proxies.map((proxy) => proxy.stop()));
+    },
+  };
 }
 
 /** Whether every running instance of `app` says (GET /health) its consumer is a member of the group with partitions assigned. */
