@@ -63,7 +63,7 @@ export class ConsumerPipeline {
   constructor(private readonly steps: ConsumerPipelineSteps) {}
 
   process(message: ConsumedMessage, control: ProcessingControl): Promise<ProcessOutcome> {
-    return unlessRevoked(this.processOne(message, control), control, 'abort');
+    return unlessRevoked(() => this.processOne(message, control), control, 'abort');
   }
 
   private async processOne(message: ConsumedMessage, control: ProcessingControl): Promise<ProcessOutcome> {
@@ -93,7 +93,7 @@ export class ConsumerPipeline {
    * pre-check or of the whole transaction commits nothing here: 0.
    */
   processBatch(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {
-    return unlessRevoked(this.processRun(messages, control), control, 0);
+    return unlessRevoked(() => this.processRun(messages, control), control, 0);
   }
 
   private async processRun(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {
@@ -299,20 +299,19 @@ async function pause(ms: number, control: ProcessingControl): Promise<boolean> {
 }
 
 /**
- * `work`, or `revokedOutcome` as soon as the partition is revoked while it
+ * `work()`, or `revokedOutcome` as soon as the partition is revoked while it
  * runs (see {@link ProcessingControl.revoked}): the group is waiting for this
  * member. The abandoned work goes on alone until its next look at the
  * control, which says inactive: it stops there, without waiting, retrying or
  * counting an attempt. If its transaction still commits, its offset was not
- * committed, and the redelivery is a duplicate for the inbox.
+ * committed, and the redelivery is a duplicate for the inbox. Work for a
+ * partition already revoked does not start.
  */
-function unlessRevoked<T>(work: Promise<T>, control: ProcessingControl, revokedOutcome: T): Promise<T> {
+function unlessRevoked<T>(start: () => Promise<T>, control: ProcessingControl, revokedOutcome: T): Promise<T> {
   const signal = control.revoked;
-  if (!signal) return work;
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.resolve(revokedOutcome);
-  }
+  if (!signal) return start();
+  if (signal.aborted) return Promise.resolve(revokedOutcome);
+  const work = start();
   let onAbort: () => void = () => undefined;
   const revoked = new Promise<T>((resolve) => {
     onAbort = () => resolve(revokedOutcome);
