@@ -225,8 +225,10 @@ export async function describeTopicConfigs(conn: KafkaConnectionOptions, topic: 
 /**
  * DescribeConfigs of topics. kafkajs sends it to any broker and retries only
  * NOT_CONTROLLER; on a KRaft cluster a broker that has not yet applied a new
- * topic's metadata answers UNKNOWN_TOPIC_OR_PARTITION (as for metadata, see
- * waitForLeaders), so retriable answers are retried until the deadline.
+ * topic's metadata answers with a retriable error such as
+ * UNKNOWN_TOPIC_OR_PARTITION (as for metadata, see waitForLeaders; seen once
+ * in CI right after the contract topics were created), so retriable answers
+ * are retried until the deadline.
  */
 async function describeTopics(admin: Admin, resources: ResourceConfigQuery[], timeoutMs = 30_000): Promise<DescribeConfigResponse['resources']> {
   const deadline = Date.now() + timeoutMs;
