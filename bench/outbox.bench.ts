@@ -225,7 +225,7 @@ async function main(): Promise<void> {
       await pool.query('VACUUM ANALYZE outbox');
       log(`  round ${n}/${DRAIN_ROUNDS}: wrote the backlog in ${round((performance.now() - t) / 1000)} s`);
       const ackedBefore = clock.acked;
-      const profiler = opts.profile && n === 1 ? await CpuProfiler.start() : null;
+      const profiler = opts.profile && n === 1 ? { dir: opts.profile, session: await CpuProfiler.start() } : null;
       const drainStart = performance.now();
       relay.start();
       const probe = new Client({ connectionString: db.url });
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
         await probe.end().catch(() => undefined);
       }
       const drainMs = performance.now() - drainStart;
-      if (profiler && opts.profile) log(`  CPU profile of the drain: ${await profiler.stopTo(path.join(opts.profile, 'relay-drain.cpuprofile'))}`);
+      if (profiler) log(`  CPU profile of the drain: ${await profiler.session.stopTo(path.join(profiler.dir, 'relay-drain.cpuprofile'))}`);
       const lastAckMs = clock.lastAckAt - drainStart;
       if (clock.acked - ackedBefore !== BACKLOG) throw new Error(`relay acknowledged ${clock.acked - ackedBefore} of ${BACKLOG}`);
       // Stopped while the next backlog is written: it would start draining at the first commit.
@@ -258,7 +258,11 @@ async function main(): Promise<void> {
       log(`  (b) DurableProducer sent ${BACKLOG} in ${round(rawMs / 1000, 2)} s: ${Math.round(BACKLOG / (rawMs / 1000))} events/s`);
       drains.push({ drainMs, lastAckMs, rawMs });
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const median = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      );
     const drainMs = median(drains.map((d) => d.drainMs));
     const rawMs = median(drains.map((d) => d.rawMs));
     const relayRate = BACKLOG / (drainMs / 1000);

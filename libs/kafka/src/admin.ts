@@ -217,7 +217,7 @@ export async function describePartitions(conn: KafkaConnectionOptions, topics: r
 /** Configs of a topic as the broker reports them (set explicitly or inherited), e.g. `min.insync.replicas`. */
 export async function describeTopicConfigs(conn: KafkaConnectionOptions, topic: string, names: string[]): Promise<Record<string, string>> {
   return withAdmin(quietConfig(conn), async (admin) => {
-    const resources = await describeTopics(admin, [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }]);
+    const resources = await describeConfigsRetrying(admin, [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }]);
     return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
   });
 }
@@ -230,7 +230,7 @@ export async function describeTopicConfigs(conn: KafkaConnectionOptions, topic: 
  * in CI right after the contract topics were created), so retriable answers
  * are retried until the deadline.
  */
-async function describeTopics(admin: Admin, resources: ResourceConfigQuery[], timeoutMs = 30_000): Promise<DescribeConfigResponse['resources']> {
+async function describeConfigsRetrying(admin: Admin, resources: ResourceConfigQuery[], timeoutMs = 30_000): Promise<DescribeConfigResponse['resources']> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -257,7 +257,7 @@ export async function reconcileTopicConfigs(conn: KafkaConnectionOptions, wanted
   const topics = Object.keys(wanted);
   if (topics.length === 0) return [];
   return withAdmin(quietConfig(conn), async (admin) => {
-    const resources = await describeTopics(
+    const resources = await describeConfigsRetrying(
       admin,
       topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
     );

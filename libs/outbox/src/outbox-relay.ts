@@ -364,9 +364,10 @@ export class OutboxRelay {
     const streaming = more && streakRounds < MAX_STREAK_ROUNDS;
     const [sending, database] = await Promise.allSettled([
       this.send(ready.map(toMessage)),
-      (async () => {
-        if (acked.length > 0 && !(await this.markPublished(client, acked))) return null;
-        return streaming ? this.readReady(client, { afterId: ready[ready.length - 1].id, heldKeys: page.heldKeys }) : undefined;
+      (async (): Promise<{ leader: boolean; next: ReadyPage | null }> => {
+        if (acked.length > 0 && !(await this.markPublished(client, acked))) return { leader: false, next: null };
+        const next = streaming ? await this.readReady(client, { afterId: ready[ready.length - 1].id, heldKeys: page.heldKeys }) : null;
+        return { leader: true, next };
       })(),
     ]);
     if (database.status === 'rejected') {
@@ -374,7 +375,7 @@ export class OutboxRelay {
       if (sending.status === 'fulfilled') this.countUnmarked(ready.length);
       throw database.reason;
     }
-    if (database.value === null) {
+    if (!database.value.leader) {
       // The previous batch's delete found the lease lost (the relay stepped down): this batch belongs to the new leader too.
       if (sending.status === 'fulfilled') this.countDeposed(ready.length);
       return { sent: 0, full: false };
@@ -383,8 +384,8 @@ export class OutboxRelay {
     let acknowledged: OutboxRow[];
     if (sending.status === 'fulfilled') {
       acknowledged = ready;
-      if (database.value) {
-        this.streak = { acked: ready, next: database.value, rounds: streakRounds };
+      if (database.value.next) {
+        this.streak = { acked: ready, next: database.value.next, rounds: streakRounds };
         return { sent: ready.length, full: true, retryInMs };
       }
     } else {

@@ -29,8 +29,10 @@ export class TopicRecorder {
     const seen = new Set<string>();
     await recorder.runner.start(async (message) => {
       const at = `${message.topic}:${message.partition}:${message.offset}`;
-      if (!seen.has(at)) recorder.messages.push(message);
-      seen.add(at);
+      if (!seen.has(at)) {
+        seen.add(at);
+        recorder.messages.push(message);
+      }
       return 'done';
     });
     await eventually(() => recorder.runner.status().state === 'joined', { timeoutMs: 30_000, what: 'recorder joined its group' });
