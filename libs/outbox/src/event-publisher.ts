@@ -28,6 +28,22 @@ export abstract class EventPublisher {
    * Resolves with the event as it will be on the wire.
    */
   abstract publish<T extends EventType>(tx: OutboxTransaction, type: T, data: EventDataMap[T], cause: EventCause): Promise<EventEnvelope<T>>;
+
+  /**
+   * The same event as a statement to run rather than a write: `sql` inserts
+   * its outbox row, with `parameters` numbered from `firstParameter`. For a
+   * caller that writes its state and the event in one statement (a
+   * data-modifying `WITH` commits both or neither, without BEGIN/COMMIT).
+   * Throws `InvalidEventError` at once if the event breaks the contract.
+   */
+  abstract publishStatement<T extends EventType>(type: T, data: EventDataMap[T], cause: EventCause, firstParameter: number): PublishStatement<T>;
+}
+
+/** An event and the statement that writes it to the outbox (see {@link EventPublisher.publishStatement}). */
+export interface PublishStatement<T extends EventType> {
+  event: EventEnvelope<T>;
+  sql: string;
+  parameters: unknown[];
 }
 
 /** {@link EventPublisher} over the transactional outbox of one app. */
@@ -41,8 +57,17 @@ export class OutboxEventPublisher extends EventPublisher {
 
   async publish<T extends EventType>(tx: OutboxTransaction, type: T, data: EventDataMap[T], cause: EventCause): Promise<EventEnvelope<T>> {
     // Validated once, by the writer, right before the row is written.
-    const event = buildEvent(type, data, { source: this.app, correlationId: cause.correlationId, causationId: cause.causationId ?? null });
+    const event = this.build(type, data, cause);
     await this.writer.write(tx, event as EventEnvelope);
     return event;
+  }
+
+  publishStatement<T extends EventType>(type: T, data: EventDataMap[T], cause: EventCause, firstParameter: number): PublishStatement<T> {
+    const event = this.build(type, data, cause);
+    return { event, ...this.writer.insertFor([event as EventEnvelope], firstParameter) };
+  }
+
+  private build<T extends EventType>(type: T, data: EventDataMap[T], cause: EventCause): EventEnvelope<T> {
+    return buildEvent(type, data, { source: this.app, correlationId: cause.correlationId, causationId: cause.causationId ?? null });
   }
 }

@@ -41,12 +41,25 @@ export class OutboxWriter {
       throw new Error('OutboxWriter needs the EntityManager of an open transaction');
     }
     if (events.length === 0) return;
+    const { sql, parameters } = this.insertFor(events, 1, extraHeaders);
+    await tx.query(sql, parameters);
+  }
+
+  /**
+   * The INSERT of the events' outbox rows as a statement, not run: its
+   * parameters numbered from `firstParameter`, for a caller that writes its
+   * own row and the events in one statement (a data-modifying `WITH`: one
+   * statement commits all of it or none, without the round trips of
+   * BEGIN/COMMIT). The events are validated here, as by {@link writeAll}.
+   */
+  insertFor(events: readonly EventEnvelope[], firstParameter = 1, extraHeaders: Record<string, string> = {}): { sql: string; parameters: unknown[] } {
+    if (events.length === 0) throw new Error('OutboxWriter.insertFor needs at least one event');
     const traceparent = currentTraceparent();
     const values: string[] = [];
     const parameters: unknown[] = [];
     for (const event of events) {
       assertValidEvent(event);
-      const n = parameters.length;
+      const n = firstParameter - 1 + parameters.length;
       values.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6})`);
       parameters.push(
         event.id,
@@ -57,6 +70,6 @@ export class OutboxWriter {
         JSON.stringify({ ...eventHeaders(event, traceparent), ...extraHeaders }),
       );
     }
-    await tx.query(`INSERT INTO outbox (event_id, event_type, topic, message_key, payload, headers) VALUES ${values.join(', ')}`, parameters);
+    return { sql: `INSERT INTO outbox (event_id, event_type, topic, message_key, payload, headers) VALUES ${values.join(', ')}`, parameters };
   }
 }

@@ -16,10 +16,8 @@ export function orderTotal(items: readonly OrderItem[]): number {
 /** Reason of an order cancelled because no payment outcome arrived before its deadline. */
 export const PAYMENT_TIMEOUT = 'payment_timeout';
 
-/** Whether a payment outcome may still settle an order in this status. */
-export function canSettle(status: OrderStatus): boolean {
-  return status === OrderStatus.Pending;
-}
+/** The one status a payment outcome may still settle an order from (the settling UPDATE's condition). */
+export const SETTLES_FROM: OrderStatus = OrderStatus.Pending;
 
 /** A payment event names an order this service does not have (yet): retried, then dead-lettered. */
 export class OrderNotFoundError extends Error {

@@ -41,3 +41,21 @@ export class OrderRecord {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 }
+
+/** An `orders` row as raw SQL returns it (`RETURNING *`, column names, bigint as text) as an {@link OrderRecord}. */
+export function orderFromRow(row: Record<string, unknown>): OrderRecord {
+  return Object.assign(new OrderRecord(), {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status,
+    items: row.items,
+    totalAmount: Number(row.total_amount),
+    currency: row.currency,
+    correlationId: row.correlation_id,
+    idempotencyKey: row.idempotency_key,
+    requestHash: row.request_hash,
+    statusReason: row.status_reason,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}

@@ -1,7 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { composeMessage, NOTIFICATION_CHANNELS, NotifiableEvent, NotificationChannel } from '../../domain/notification';
-import { NotificationRecord } from '../../infrastructure/notification.record';
+
+/** The columns a notification is recorded with, in the order of the INSERT's parameters. */
+const COLUMNS = [
+  'event_id',
+  'event_type',
+  'order_id',
+  'channel',
+  'subject',
+  'body',
+  'correlation_id',
+  'source_topic',
+  'source_partition',
+  'source_offset',
+  'event_payload',
+] as const;
 
 /** Where an event was read; kept with its notifications, for a dead letter's headers. */
 export interface EventSource {
@@ -26,23 +40,20 @@ export class NotifyCustomerHandler {
   /** Resolves with the number of notifications recorded (0 when every channel had one already). */
   async execute(tx: EntityManager, event: NotifiableEvent, source: EventSource): Promise<number> {
     const message = composeMessage(event);
-    const inserted = await tx
-      .createQueryBuilder()
-      .insert()
-      .into(NotificationRecord)
-      .values(
-        this.channels.map((channel) => ({
-          ...message,
-          channel: channel.name,
-          sourceTopic: source.topic,
-          sourcePartition: source.partition,
-          sourceOffset: source.offset,
-          eventPayload: event,
-        })),
-      )
-      .orIgnore()
-      .returning('id')
-      .execute();
-    return (inserted.raw as unknown[]).length;
+    const payload = JSON.stringify(event);
+    const values: string[] = [];
+    const parameters: unknown[] = [];
+    for (const channel of this.channels) {
+      const n = parameters.length;
+      values.push(`(${Array.from({ length: COLUMNS.length }, (_, i) => `$${n + i + 1}`).join(', ')})`);
+      parameters.push(message.eventId, message.eventType, message.orderId, channel.name, message.subject, message.body, message.correlationId);
+      parameters.push(source.topic, source.partition, source.offset, payload);
+    }
+    // A raw statement on this per-message path: TypeORM's query builder cost more CPU than the insert (ADR 0016).
+    const inserted = await tx.query<unknown[]>(
+      `INSERT INTO notifications (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} ON CONFLICT DO NOTHING RETURNING id`,
+      parameters,
+    );
+    return inserted.length;
   }
 }

@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { IdempotencyConflictError, OrderItem, OrderStatus, orderTotal } from '../../domain/order';
-import { OrderRecord } from '../../infrastructure/order.record';
+import { OrderRecord, orderFromRow } from '../../infrastructure/order.record';
 
 export interface PlaceOrderCommand {
   customerId: string;
@@ -44,30 +44,43 @@ export class PlaceOrderHandler {
     }
   }
 
-  private create(command: PlaceOrderCommand, requestHash: string | null): Promise<OrderRecord> {
-    return this.dataSource.transaction(async (tx) => {
-      const order = tx.create(OrderRecord, {
-        id: randomUUID(),
-        customerId: command.customerId,
-        status: OrderStatus.Pending,
-        items: command.items.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
-        totalAmount: orderTotal(command.items),
-        currency: command.currency,
-        correlationId: command.correlationId,
-        idempotencyKey: command.idempotencyKey ?? null,
-        requestHash,
-        statusReason: null,
-      });
-      // INSERT … RETURNING fills in created_at / updated_at on `order` itself.
-      await tx.insert(OrderRecord, order);
-      await this.events.publish(
-        tx,
-        EventTypes.OrderCreated,
-        { orderId: order.id, customerId: order.customerId, currency: order.currency, items: order.items, totalAmount: order.totalAmount },
-        { correlationId: command.correlationId },
-      );
-      return order;
-    });
+  /**
+   * The order and its `order.created` in one statement: a data-modifying
+   * `WITH` inserts both or neither, so the outbox guarantee holds without a
+   * BEGIN and a COMMIT around two INSERTs (one round trip instead of four on
+   * the hottest path; ADR 0016).
+   */
+  private async create(command: PlaceOrderCommand, requestHash: string | null): Promise<OrderRecord> {
+    const id = randomUUID();
+    const items = command.items.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice }));
+    const totalAmount = orderTotal(command.items);
+    const own = [
+      id,
+      command.customerId,
+      OrderStatus.Pending,
+      JSON.stringify(items),
+      totalAmount,
+      command.currency,
+      command.correlationId,
+      command.idempotencyKey ?? null,
+      requestHash,
+    ];
+    const event = this.events.publishStatement(
+      EventTypes.OrderCreated,
+      { orderId: id, customerId: command.customerId, currency: command.currency, items, totalAmount },
+      { correlationId: command.correlationId },
+      own.length + 1,
+    );
+    const rows = await this.dataSource.query<Record<string, unknown>[]>(
+      `WITH placed AS (
+         INSERT INTO orders (id, customer_id, status, items, total_amount, currency, correlation_id, idempotency_key, request_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING *
+       ), published AS (${event.sql})
+       SELECT * FROM placed`,
+      [...own, ...event.parameters],
+    );
+    return orderFromRow(rows[0]);
   }
 
   private async findByKey(key: string, requestHash: string): Promise<OrderRecord | null> {

@@ -4,7 +4,7 @@ import { ServiceMetrics } from '@lib/service';
 import { Injectable, Logger } from '@nestjs/common';
 import { Histogram } from 'prom-client';
 import { EntityManager } from 'typeorm';
-import { canSettle, OrderNotFoundError, OrderStatus } from '../../domain/order';
+import { OrderNotFoundError, OrderStatus, SETTLES_FROM } from '../../domain/order';
 import { OrderRecord } from '../../infrastructure/order.record';
 
 export type PaymentOutcome = { kind: 'completed'; orderId: string; paymentId: string } | { kind: 'failed'; orderId: string; paymentId: string; reason: string };
@@ -34,7 +34,35 @@ export class SettleOrderHandler {
   }
 
   async execute(tx: EntityManager, outcome: PaymentOutcome, cause: EventCause): Promise<void> {
-    const order = await tx.findOne(OrderRecord, { where: { id: outcome.orderId }, lock: { mode: 'pessimistic_write' } });
+    const confirmed = outcome.kind === 'completed';
+    const status = confirmed ? OrderStatus.Confirmed : OrderStatus.Cancelled;
+    const statusReason = outcome.kind === 'failed' ? outcome.reason : null;
+    // The usual case in one statement: a PENDING order settles (the UPDATE locks the row and sees the latest status).
+    const [order] = await tx.query<SettledRow[]>(
+      `WITH settled AS (
+         UPDATE orders SET status = $2, status_reason = $3, updated_at = now()
+         WHERE id = $1 AND status = $4
+         RETURNING id, total_amount, currency, created_at
+       ) SELECT * FROM settled`,
+      [outcome.orderId, status, statusReason, SETTLES_FROM],
+    );
+    if (!order) return this.notPending(tx, outcome, cause);
+
+    const totalAmount = Number(order.total_amount);
+    const { currency } = order;
+    if (confirmed) {
+      await this.events.publish(tx, EventTypes.OrderConfirmed, { orderId: order.id, paymentId: outcome.paymentId, totalAmount, currency }, cause);
+    } else {
+      await this.events.publish(tx, EventTypes.OrderCancelled, { orderId: order.id, reason: statusReason ?? 'payment_failed', totalAmount, currency }, cause);
+    }
+    this.latency.observe({ status }, (Date.now() - order.created_at.getTime()) / 1000);
+    this.log.log(`order ${order.id} ${status} (correlationId ${cause.correlationId})`);
+  }
+
+  /** The order is not PENDING: missing (retried, then dead-lettered), or settled already (status never moves back). */
+  private async notPending(tx: EntityManager, outcome: PaymentOutcome, cause: EventCause): Promise<void> {
+    // A settled order's status is final, so no lock is needed to read it.
+    const order = await tx.findOne(OrderRecord, { where: { id: outcome.orderId } });
     if (!order) throw new OrderNotFoundError(outcome.orderId);
     if (order.status === OrderStatus.Cancelled && outcome.kind === 'completed') {
       // Compensation: the order was cancelled (e.g. at its payment deadline) before its payment completed; ask for the money back.
@@ -46,28 +74,14 @@ export class SettleOrderHandler {
       );
       return;
     }
-    if (!canSettle(order.status)) {
-      this.log.warn(`order ${order.id} is already ${order.status}; payment ${outcome.kind} ignored (correlationId ${cause.correlationId})`);
-      return;
-    }
-    const confirmed = outcome.kind === 'completed';
-    order.status = confirmed ? OrderStatus.Confirmed : OrderStatus.Cancelled;
-    order.statusReason = outcome.kind === 'failed' ? outcome.reason : null;
-    // One UPDATE (save() would read the row again first); updated_at is set by TypeORM's @UpdateDateColumn.
-    await tx.update(OrderRecord, { id: order.id }, { status: order.status, statusReason: order.statusReason });
-
-    const { totalAmount, currency } = order;
-    if (confirmed) {
-      await this.events.publish(tx, EventTypes.OrderConfirmed, { orderId: order.id, paymentId: outcome.paymentId, totalAmount, currency }, cause);
-    } else {
-      await this.events.publish(
-        tx,
-        EventTypes.OrderCancelled,
-        { orderId: order.id, reason: order.statusReason ?? 'payment_failed', totalAmount, currency },
-        cause,
-      );
-    }
-    this.latency.observe({ status: order.status }, (Date.now() - order.createdAt.getTime()) / 1000);
-    this.log.log(`order ${order.id} ${order.status} (correlationId ${cause.correlationId})`);
+    this.log.warn(`order ${order.id} is already ${order.status}; payment ${outcome.kind} ignored (correlationId ${cause.correlationId})`);
   }
+}
+
+/** What the settling UPDATE returns. */
+interface SettledRow {
+  id: string;
+  total_amount: string;
+  currency: string;
+  created_at: Date;
 }
