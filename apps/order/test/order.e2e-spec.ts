@@ -116,6 +116,7 @@ describe('order app', () => {
     ['a total beyond the safe integer range', { ...validOrder(), items: [{ sku: 'A', quantity: 1000, unitPrice: Number.MAX_SAFE_INTEGER }] }, 'items'],
     ['a NUL character in customerId', { ...validOrder(), customerId: 'c-\u0000-1' }, 'customerId'],
     ['a NUL character in a sku', { ...validOrder(), items: [{ sku: 'A\u0000B', quantity: 1, unitPrice: 1 }] }, 'items.0.sku'],
+    ['an order line that is an empty array', { ...validOrder(), items: [[]] }, 'items'],
   ])('answers 400 naming the problem for %s (once a 500), and writes nothing', async (_what, body, field) => {
     const before = await orderCount();
     const response = await http.post('/orders').send(body).expect(400);

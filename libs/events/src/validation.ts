@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, ValidatorOptions, validateSync } from 'class-validator';
+import { acceptorFor, isPlainObject } from './compiled-validation';
 import { EventEnvelopeDto } from './envelope';
 import type { EventParseErrorKind } from './errors';
 import { dataClassFor, isKnownEventType, supportedVersions } from './registry';
@@ -30,6 +31,11 @@ export interface ContractViolation {
 
 /** Checks a value that is already JSON-decoded against the whole contract. */
 export function checkEvent(candidate: unknown): ContractViolation | null {
+  return acceptedFast(candidate) ? null : findViolations(candidate);
+}
+
+/** {@link checkEvent} the slow way, naming every problem (class-transformer + validateSync); null when there is none. */
+export function findViolations(candidate: unknown): ContractViolation | null {
   if (!isPlainObject(candidate)) {
     const violations = [`the value must be a JSON object, got ${describe(candidate)}`];
     return { kind: 'not_envelope', summary: 'not an event envelope', violations };
@@ -51,17 +57,40 @@ export function checkEvent(candidate: unknown): ContractViolation | null {
   }
 
   const data = plainToInstance(dataClass, envelope.data);
-  const dataViolations = unique([...findReservedKeys(envelope.data, 'data', true), ...toViolations(validateSync(data as object, OPTIONS), 'data')]);
+  const dataViolations = unique([
+    ...findReservedKeys(envelope.data, 'data', true),
+    ...findArraysInArrays(envelope.data, 'data'),
+    ...toViolations(validateSync(data as object, OPTIONS), 'data'),
+  ]);
   if (dataViolations.length > 0) {
     return { kind: 'invalid_data', summary: `invalid data for ${type} v${version}`, violations: dataViolations };
   }
   return null;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+/**
+ * The common case, fast: a valid event is accepted by the validators compiled
+ * from the same decorators (compiled-validation.ts), without class-transformer
+ * or validateSync. Anything else goes the full way, which says why.
+ */
+export function acceptedFast(candidate: unknown): boolean {
+  if (!isPlainObject(candidate) || hasReservedKey(candidate, false)) return false;
+  if (!acceptorFor(EventEnvelopeDto)?.(candidate)) return false;
+  const dataClass = dataClassFor(candidate.type as string, candidate.version as number);
+  const data = candidate.data;
+  if (!dataClass || !isPlainObject(data) || hasReservedKey(data, true)) return false;
+  return acceptorFor(dataClass)?.(data) ?? false;
+}
+
+/** Whether {@link findReservedKeys} would find any, without naming them. */
+function hasReservedKey(value: unknown, deep: boolean): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return deep && value.some((item) => hasReservedKey(item, deep));
+  for (const key of Object.keys(value)) {
+    if (Object.prototype.hasOwnProperty.call(Object.prototype, key)) return true;
+    if (deep && hasReservedKey((value as Record<string, unknown>)[key], deep)) return true;
+  }
+  return false;
 }
 
 /*
@@ -93,6 +122,20 @@ function findReservedKeys(value: unknown, path: string, deep: boolean): string[]
     if (Object.prototype.hasOwnProperty.call(Object.prototype, key)) return [`${keyPath} is not an allowed field`];
     return deep ? findReservedKeys((value as Record<string, unknown>)[key], keyPath, deep) : [];
   });
+}
+
+/*
+ * class-validator validates an array inside an array of nested objects
+ * element by element — an empty one has none — so `items: [[]]` would pass,
+ * and a total of an order without lines with it. No contract field is an
+ * array of arrays: any is rejected here, at any depth.
+ */
+function findArraysInArrays(value: unknown, path: string): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) {
+    return value.flatMap((item, index) => (Array.isArray(item) ? [`${path}[${index}] must be an object`] : findArraysInArrays(item, `${path}[${index}]`)));
+  }
+  return Object.keys(value).flatMap((key) => findArraysInArrays((value as Record<string, unknown>)[key], joinPath(path, key)));
 }
 
 function unique(violations: string[]): string[] {

@@ -216,6 +216,7 @@ describe('parseEvent', () => {
       ],
       ['order.created.v1.json', 'items that are not an array', (d) => (d.items = 'TSHIRT'), ['data.items must be an array']],
       ['order.created.v1.json', 'an item that is not an object', (d) => (d.items[1] = 5), ['data.items[1] must be an object']],
+      ['order.created.v1.json', 'an item that is an empty array', (d) => (d.items[1] = []), ['data.items[1] must be an object']],
       ['order.created.v1.json', 'a zero quantity', (d) => (d.items[0].quantity = 0), ['data.items[0].quantity must not be less than 1']],
       ['order.created.v1.json', 'a fractional price', (d) => (d.items[1].unitPrice = 8.99), ['data.items[1].unitPrice must be an integer number']],
       ['order.created.v1.json', 'an unknown item field', (d) => (d.items[0].color = 'black'), ['data.items[0].color is not an allowed field']],

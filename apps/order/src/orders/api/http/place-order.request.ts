@@ -1,7 +1,7 @@
 import { IsCurrencyCode, MAX_CUSTOMER_ID_LENGTH, MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, MAX_SKU_LENGTH } from '@lib/events';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Length, Matches, Max, Min, ValidateBy, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsObject, IsString, Length, Matches, Max, Min, ValidateBy, ValidateNested } from 'class-validator';
 
 /**
  * No control characters (NUL, newlines, escapes): PostgreSQL refuses a NUL in
@@ -73,6 +73,8 @@ export class PlaceOrderRequest {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_ORDER_ITEMS)
   @HasSafeTotal()
+  // ValidateNested alone lets an array through as a line (it validates the inner array's elements: `[[]]` has none).
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => OrderItemRequest)
   items: OrderItemRequest[];
