@@ -51,9 +51,9 @@ export interface EventsTransportOptions {
    * How deliveries share database transactions. 'delivery' (default): one
    * transaction per message. 'batch': one transaction for up to
    * `maxBatchMessages` consecutive messages of a partition as fetched, the
-   * inbox rows in one statement and a savepoint per delivery, so that a
-   * failing delivery is rolled back alone and then retried or dead-lettered
-   * one by one as in 'delivery' mode (docs/adr/0016-throughput-levers.md).
+   * inbox rows in one statement; a failing delivery rolls the batch back, the
+   * ones before it commit again without it, and it is then retried or
+   * dead-lettered alone as in 'delivery' mode (docs/adr/0016-throughput-levers.md).
    */
   unitOfWork?: 'delivery' | 'batch';
   /** Most messages in one batch transaction. Default 100. */

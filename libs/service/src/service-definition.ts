@@ -19,6 +19,14 @@ export interface ServiceDefinition<E extends CommonEnv = CommonEnv> {
   migrations: Function[];
   /** Runs an outbox relay (apps that publish events). */
   publishes: boolean;
+  /**
+   * Whether a handler's first phase (before the transaction) has an effect a
+   * redelivery must not repeat, such as a gateway call: then each event is
+   * looked up in the inbox before its handler runs, one read per message.
+   * Without such a phase the inbox insert in the transaction is guard enough,
+   * and the read is only a round trip. Default true.
+   */
+  firstPhaseEffects?: boolean;
 }
 
 /** Every migration of an app's database, in order: the outbox (apps that publish), the inbox, then the app's own. */
