@@ -45,14 +45,13 @@ export class KafkaEventContext extends BaseRpcContext<EventContextArgs> {
   /** Runs `work` in the delivery's transaction after the handler method returned (in registration order). */
   inTransaction(work: TransactionalWork): void {
     this.assertOpen('inTransaction');
-    // Bound to the handler's async context (log fields, trace span) wherever and whenever the runtime runs it.
-    this.work.push(AsyncResource.bind(work));
+    this.work.push(inThisAsyncContext(work));
   }
 
   /** Runs `hook` once the delivery's transaction committed. A failing hook is logged; the delivery stays done. */
   afterCommit(hook: AfterCommitHook): void {
     this.assertOpen('afterCommit');
-    this.afterCommitHooks.push(AsyncResource.bind(hook));
+    this.afterCommitHooks.push(inThisAsyncContext(hook));
   }
 
   get message(): ConsumedMessage {
@@ -91,4 +90,15 @@ export class KafkaEventContext extends BaseRpcContext<EventContextArgs> {
   private assertOpen(what: string): void {
     if (this.sealed) throw new Error(`ctx.${what}() was called after the handler returned; register work before its @EventPattern method resolves`);
   }
+}
+
+/**
+ * `fn` bound to the async context it is registered in — the handler's log
+ * fields and trace span — wherever and whenever the runtime runs it. What
+ * `AsyncResource.bind` does, without the two deprecated accessors it defines
+ * on every bound function (a cost per consumed message).
+ */
+function inThisAsyncContext<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const scope = new AsyncResource('KafkaEventContext');
+  return (...args) => scope.runInAsyncScope(fn, undefined, ...args);
 }

@@ -199,13 +199,19 @@ export class KafkaEventsTransport extends Server implements CustomTransportStrat
   private pipeline(): ConsumerPipeline {
     const inbox = new InboxGuard(this.groupId);
     const maxRetryBackoffMs = this.options.maxRetryBackoffMs ?? 5000;
+    // Looked up once per topic: Nest's lookup first tries the pattern as JSON, and a topic name throws (an
+    // exception with its stack trace per message). The handlers are all registered before the consumer starts.
+    const handlers = new Map<string, EventHandler | undefined>();
     return new ConsumerPipeline({
       app: this.options.app,
       groupId: this.groupId,
       topicPrefix: this.topicPrefix,
       handlerFor: (pattern) => {
-        const handler = this.getHandlerByPattern(pattern);
-        return handler ? (event, ctx) => this.invoke(handler, event, ctx) : undefined;
+        if (!handlers.has(pattern)) {
+          const handler = this.getHandlerByPattern(pattern);
+          handlers.set(pattern, handler ? (event, ctx) => this.invoke(handler, event, ctx) : undefined);
+        }
+        return handlers.get(pattern);
       },
       inbox,
       duplicatePrecheck: this.options.duplicatePrecheck === false ? null : this.dataSource,

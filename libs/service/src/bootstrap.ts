@@ -158,7 +158,9 @@ const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
 
 class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const found = prototypeKeys(value);
+    // Only where a DTO class is validated: a consumed event's payload (typed as an interface) passes through
+    // this global pipe too, and is checked by the event contract instead — walking it here cost ~2 % of a consumer's CPU.
+    const found = this.toValidate(metadata) ? prototypeKeys(value) : [];
     if (found.length) {
       throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: found.map((path) => `property ${path} should not exist`) });
     }
