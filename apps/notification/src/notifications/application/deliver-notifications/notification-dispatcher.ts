@@ -27,8 +27,8 @@ export const DELIVERY_FAILED = 'delivery_failed';
  * holds no database connection and never delays the consumption of other
  * orders.
  *
- * - Woken right after a commit (the consumer's after-commit hook) and when a
- *   delivery finishes; polls every `pollIntervalMs` as a fallback (a wake-up
+ * - Woken right after a commit (the consumer's after-commit hook) and, when
+ *   its slots ran out, when a delivery finishes; polls every `pollIntervalMs` as a fallback (a wake-up
  *   lost, rows of another instance, rows due again after a backoff).
  * - Claims due rows with `FOR UPDATE SKIP LOCKED` and a lease, only as many
  *   as it has free slots (`concurrency`), so several instances share the work
@@ -54,6 +54,8 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
   private loop: Promise<void> | null = null;
   private stopping = false;
   private pendingWake = false;
+  /** The last claim took every free slot. */
+  private slotsFull = false;
   private wakeUp: (() => void) | null = null;
   private failing = false;
 
@@ -116,6 +118,8 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
       const free = this.settings.concurrency - this.inFlight.size;
       try {
         const claimed = await this.queue.claim(free, this.leaseMs);
+        // Every free slot taken: more may be due, so a finished delivery looks again.
+        this.slotsFull = free > 0 && claimed.length === free;
         for (const notification of claimed) this.track(this.deliver(notification));
         if (this.failing) this.log.log('notification database reachable again; delivering');
         this.failing = false;
@@ -133,7 +137,9 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
     this.inFlight.add(delivery);
     void delivery.finally(() => {
       this.inFlight.delete(delivery);
-      this.wake();
+      // A freed slot matters only when the slots ran out; otherwise everything due was claimed, and what is
+      // recorded next wakes the dispatcher itself (a claim per finished delivery was mostly a round trip for nothing).
+      if (this.slotsFull) this.wake();
     });
   }
 
