@@ -28,8 +28,9 @@ export const DELIVERY_FAILED = 'delivery_failed';
  * orders.
  *
  * - Woken right after a commit (the consumer's after-commit hook) and, when
- *   its slots ran out, when a delivery finishes; polls every `pollIntervalMs` as a fallback (a wake-up
- *   lost, rows of another instance, rows due again after a backoff).
+ *   its slots ran out, when a delivery finishes; polls every
+ *   `pollIntervalMs` as a fallback (a wake-up lost, rows of another
+ *   instance, rows due again after a backoff).
  * - Claims due rows with `FOR UPDATE SKIP LOCKED` and a lease, only as many
  *   as it has free slots (`concurrency`), so several instances share the work
  *   and never deliver one row at the same time.
