@@ -218,6 +218,8 @@ export class ConsumerRunner {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       if (!current()) return;
       this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}[${p}]`));
+      // A message left waiting for its retry on a partition this member no longer holds is not ours to report as stuck.
+      for (const slot of this.inWork.keys()) if (!this.assigned.includes(slot)) this.inWork.delete(slot);
       this.state = 'joined';
       this.lastError = null;
       if (this.rejoinAfter) this.log.warn(`consumer group ${this.options.groupId} joined again after a restart (${this.rejoinAfter})`);
