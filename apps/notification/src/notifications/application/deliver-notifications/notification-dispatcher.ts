@@ -55,8 +55,6 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
   private loop: Promise<void> | null = null;
   private stopping = false;
   private pendingWake = false;
-  /** The last claim took every free slot. */
-  private slotsFull = false;
   private wakeUp: (() => void) | null = null;
   private failing = false;
 
@@ -119,8 +117,6 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
       const free = this.settings.concurrency - this.inFlight.size;
       try {
         const claimed = await this.queue.claim(free, this.leaseMs);
-        // Every free slot taken: more may be due, so a finished delivery looks again.
-        this.slotsFull = free > 0 && claimed.length === free;
         for (const notification of claimed) this.track(this.deliver(notification));
         if (this.failing) this.log.log('notification database reachable again; delivering');
         this.failing = false;
@@ -137,10 +133,12 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
   private track(delivery: Promise<void>): void {
     this.inFlight.add(delivery);
     void delivery.finally(() => {
+      // A freed slot matters only when the slots had run out (more may be due); otherwise everything due was
+      // claimed, and what is recorded next wakes the dispatcher itself (a claim per finished delivery was
+      // mostly a round trip for nothing).
+      const slotsRanOut = this.inFlight.size >= this.settings.concurrency;
       this.inFlight.delete(delivery);
-      // A freed slot matters only when the slots ran out; otherwise everything due was claimed, and what is
-      // recorded next wakes the dispatcher itself (a claim per finished delivery was mostly a round trip for nothing).
-      if (this.slotsFull) this.wake();
+      if (slotsRanOut) this.wake();
     });
   }
 
