@@ -1,8 +1,8 @@
 import { EventEnvelope } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { TransactionalWork } from './event-context';
-import { InboxGuard } from './policies/inbox.guard';
+import { InboxEntry, InboxGuard, SimpleQueryClient } from './policies/inbox.guard';
 
 /** A delivery whose handler method has run: its transactional work, waiting to be committed. */
 export interface PendingDelivery {
@@ -39,7 +39,8 @@ export interface UnitOfWork {
 /**
  * One transaction per delivery: insert the inbox row (a conflict means a
  * duplicate, and nothing else runs), run the work, commit. A failure rolls
- * back that delivery alone and stops there.
+ * back that delivery alone and stops there. Round trips: the open and the
+ * claim together, the work's statements, the commit.
  */
 export class TransactionPerDelivery implements UnitOfWork {
   constructor(
@@ -52,8 +53,7 @@ export class TransactionPerDelivery implements UnitOfWork {
     for (const delivery of deliveries) {
       try {
         committed.push(
-          await this.dataSource.transaction(async (tx): Promise<CommitOutcome> => {
-            const claimed = await this.inbox.claim(tx, [delivery]);
+          await claimingTransaction(this.dataSource, this.inbox, [delivery], async (tx, claimed): Promise<CommitOutcome> => {
             if (claimed.size === 0) return 'duplicate';
             for (const work of delivery.work) await work(tx);
             return 'handled';
@@ -101,8 +101,7 @@ export class TransactionPerBatch implements UnitOfWork {
   private async attempt(deliveries: readonly PendingDelivery[]): Promise<{ committed: CommitOutcome[] } | { error: unknown; failedAt?: number }> {
     let failedAt: number | undefined;
     try {
-      const committed = await this.dataSource.transaction(async (tx): Promise<CommitOutcome[]> => {
-        const unclaimed = await this.inbox.claim(tx, deliveries);
+      const committed = await claimingTransaction(this.dataSource, this.inbox, deliveries, async (tx, unclaimed): Promise<CommitOutcome[]> => {
         const outcomes: CommitOutcome[] = [];
         for (const [index, delivery] of deliveries.entries()) {
           // The first delivery of an event id takes its claim; the same event again in the batch is a duplicate.
@@ -122,4 +121,42 @@ export class TransactionPerBatch implements UnitOfWork {
       return { error, failedAt };
     }
   }
+}
+
+/**
+ * A transaction whose first round trip opens it and claims the inbox rows
+ * ({@link InboxGuard.openAndClaim}), then `work` with the new event ids and
+ * the transaction's EntityManager, then COMMIT; any failure rolls back.
+ * What `dataSource.transaction()` does, one round trip shorter: TypeORM did
+ * not send the `START TRANSACTION` itself, so its runner is told it is in a
+ * transaction — the state its own `startTransaction()` leaves — and a
+ * repository's `save()` in the work joins it instead of opening its own.
+ */
+async function claimingTransaction<T>(
+  dataSource: DataSource,
+  inbox: InboxGuard,
+  entries: readonly InboxEntry[],
+  work: (tx: EntityManager, unclaimed: Set<string>) => Promise<T>,
+): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  let sent = false;
+  try {
+    const client = (await runner.connect()) as SimpleQueryClient;
+    sent = true;
+    const unclaimed = await inbox.openAndClaim(client, entries);
+    joinOpenTransaction(runner);
+    const result = await work(runner.manager, unclaimed);
+    await runner.commitTransaction();
+    return result;
+  } catch (error) {
+    if (sent) await runner.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    await runner.release();
+  }
+}
+
+/** A TypeORM runner's state inside a transaction it did not open (TypeORM 0.3: `startTransaction()` at depth 0). */
+function joinOpenTransaction(runner: QueryRunner): void {
+  Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
 }

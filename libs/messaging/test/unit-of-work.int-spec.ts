@@ -1,6 +1,7 @@
 import { createTestDatabase } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { Client } from 'pg';
+import { DataSource, EntityManager, EntitySchema } from 'typeorm';
 import { InboxGuard, PendingDelivery, TransactionPerBatch, TransactionPerDelivery, UnitOfWork } from '../src';
 import { migrateTestDatabase } from './support/test-consumer';
 
@@ -19,7 +20,7 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
   beforeAll(async () => {
     const db = await createTestDatabase('messaging_uow');
     await migrateTestDatabase(db.url);
-    dataSource = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 } });
+    dataSource = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 }, entities: [TestEffect] });
     await dataSource.initialize();
     drop = async () => {
       await dataSource.destroy();
@@ -100,18 +101,72 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
     expect(runsOfA).toBe(2);
   });
 
-  it("sends no savepoint: the inbox rows and each delivery's work, nothing else, in one transaction", async () => {
+  /** The statements `run()` sends, as their leading keywords (a query of several statements shows each). */
+  async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
     const statements: string[] = [];
-    // A DataSource whose transactions record the first word of every statement sent through them.
-    const recording = {
-      transaction: (work: (tx: EntityManager) => Promise<unknown>) =>
-        dataSource.transaction((tx) => {
-          const query = tx.query.bind(tx);
-          tx.query = ((sql: string, parameters?: unknown[]) => (statements.push(sql.trim().split(/\s+/)[0]), query(sql, parameters))) as typeof tx.query;
-          return work(tx);
-        }),
-    } as unknown as DataSource;
-    expect(await new TransactionPerBatch(recording, inbox).run([delivery(), delivery(), delivery()])).toEqual({ committed: ['handled', 'handled', 'handled'] });
-    expect(statements).toEqual(['INSERT', 'INSERT', 'INSERT', 'INSERT']);
+    const original = Object.getOwnPropertyDescriptor(Client.prototype, 'query')!.value as (...args: unknown[]) => unknown;
+    const query = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+      const sql = String(typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text);
+      statements.push(
+        sql
+          .split(';')
+          .map((one) => one.trim().split(/\s+/).slice(0, 2).join(' '))
+          .join('; '),
+      );
+      return original.apply(this, args);
+    } as never);
+    try {
+      await run();
+    } finally {
+      query.mockRestore();
+    }
+    return statements;
+  }
+
+  it("opens the transaction and claims the inbox rows in one round trip, then each delivery's work and the commit: no savepoint", async () => {
+    const batch = await statementsOf(() => new TransactionPerBatch(dataSource, inbox).run([delivery(), delivery(), delivery()]));
+    expect(batch).toEqual(['START TRANSACTION; INSERT INTO', 'INSERT INTO', 'INSERT INTO', 'INSERT INTO', 'COMMIT']);
+    const one = await statementsOf(() => new TransactionPerDelivery(dataSource, inbox).run([delivery(), delivery()]));
+    expect(one).toEqual(['START TRANSACTION; INSERT INTO', 'INSERT INTO', 'COMMIT', 'START TRANSACTION; INSERT INTO', 'INSERT INTO', 'COMMIT']);
   });
+
+  it.each<[string, (ds: DataSource) => UnitOfWork]>([
+    ['per delivery', (ds) => new TransactionPerDelivery(ds, inbox)],
+    ['per batch', (ds) => new TransactionPerBatch(ds, inbox)],
+  ])("joins a repository's save() to the transaction it opened (%s): a later failure rolls the save back too", async (_, strategy) => {
+    const id = randomUUID();
+    const saved = async (tx: EntityManager) =>
+      void (await tx.getRepository(TestEffect).save({ eventId: id, eventType: 'order.created', orderId: 'o', attempt: 1, followUp: {} }));
+    const result = await strategy(dataSource).run([delivery(id, [saved, failing()])]);
+    expect((result.failure?.error as Error).message).toBe('the handler refuses');
+    expect(await effects()).toEqual([]);
+    expect(await handled()).toEqual([]);
+
+    expect(await strategy(dataSource).run([delivery(id, [saved])])).toEqual({ committed: ['handled'] });
+    expect(await effects()).toEqual([id]);
+  });
+
+  it('rolls back and hands the connection back when the claim itself fails, and the next run works', async () => {
+    const bad = delivery();
+    (bad.message as { offset: string }).offset = 'not a number'; // kafka_offset is a bigint: the INSERT fails
+    const result = await new TransactionPerDelivery(dataSource, inbox).run([bad]);
+    expect(String((result.failure?.error as Error).message)).toMatch(/bigint/);
+    const good = delivery();
+    expect(await new TransactionPerBatch(dataSource, inbox).run([good])).toEqual({ committed: ['handled'] });
+    expect(await handled()).toEqual([good.event.id]);
+  });
+});
+
+/** test_effects as a TypeORM entity: a handler's work that saves through a repository. */
+const TestEffect = new EntitySchema<{ id?: string; eventId: string; eventType: string; orderId: string; attempt: number; followUp: object }>({
+  name: 'TestEffect',
+  tableName: 'test_effects',
+  columns: {
+    id: { type: 'bigint', primary: true, generated: 'increment' },
+    eventId: { name: 'event_id', type: 'uuid' },
+    eventType: { name: 'event_type', type: 'text' },
+    orderId: { name: 'order_id', type: 'text' },
+    attempt: { type: 'integer' },
+    followUp: { name: 'follow_up', type: 'jsonb' },
+  },
 });

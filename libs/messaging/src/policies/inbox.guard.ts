@@ -1,9 +1,15 @@
 import { EventEnvelope } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
+import { escapeLiteral } from 'pg';
 
 /** Anything that runs SQL: a DataSource (autocommit) or a transaction's EntityManager. */
 export interface Queryable {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** A connection's own client (pg's), for a query in PostgreSQL's simple protocol: several statements, no parameters. */
+export interface SimpleQueryClient {
+  query(sql: string): Promise<unknown>;
 }
 
 /** One inbox row: which event this consumer handled, and where it was read. */
@@ -50,11 +56,30 @@ export class InboxGuard {
       values.push(`($1, $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5})`);
       parameters.push(event.id, event.type, message.topic, message.partition, message.offset);
     }
-    const rows = (await tx.query(
-      `INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
-       VALUES ${values.join(', ')} ON CONFLICT DO NOTHING RETURNING event_id`,
-      parameters,
-    )) as { event_id: string }[];
+    const rows = (await tx.query(`${CLAIM_INTO} VALUES ${values.join(', ')} ${CLAIM_RETURNING}`, parameters)) as { event_id: string }[];
     return new Set(rows.map((r) => r.event_id));
   }
+
+  /**
+   * Opens a transaction on `client` and claims the rows in it, in one round
+   * trip: `START TRANSACTION` and the INSERT of {@link claim} as one query of
+   * PostgreSQL's simple protocol, which carries several statements but no
+   * parameters, so the values go as escaped literals. The transaction stays
+   * open (also when the INSERT fails: the caller rolls it back).
+   */
+  async openAndClaim(client: SimpleQueryClient, entries: readonly InboxEntry[]): Promise<Set<string>> {
+    if (entries.length === 0) throw new Error('openAndClaim needs at least one inbox entry');
+    const values = entries.map(
+      ({ event, message }) =>
+        `(${[this.consumer, event.id, event.type, message.topic, String(message.partition), message.offset].map(escapeLiteral).join(', ')})`,
+    );
+    const results = (await client.query(`START TRANSACTION; ${CLAIM_INTO} VALUES ${values.join(', ')} ${CLAIM_RETURNING}`)) as [
+      unknown,
+      { rows: { event_id: string }[] },
+    ];
+    return new Set(results[1].rows.map((r) => r.event_id));
+  }
 }
+
+const CLAIM_INTO = `INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)`;
+const CLAIM_RETURNING = `ON CONFLICT DO NOTHING RETURNING event_id`;
