@@ -33,10 +33,19 @@ export abstract class EventPublisher {
    * The same event as a statement to run rather than a write: `sql` inserts
    * its outbox row, with `parameters` numbered from `firstParameter`. For a
    * caller that writes its state and the event in one statement (a
-   * data-modifying `WITH` commits both or neither, without BEGIN/COMMIT).
+   * data-modifying `WITH` commits both or neither, without BEGIN/COMMIT, or
+   * saves a round trip inside a transaction). With `onlyIf`, a SQL condition
+   * (e.g. `EXISTS (SELECT 1 FROM inserted)`, over an earlier part of the
+   * same `WITH`), the row is written only when it holds.
    * Throws `InvalidEventError` at once if the event breaks the contract.
    */
-  abstract publishStatement<T extends EventType>(type: T, data: EventDataMap[T], cause: EventCause, firstParameter: number): PublishStatement<T>;
+  abstract publishStatement<T extends EventType>(
+    type: T,
+    data: EventDataMap[T],
+    cause: EventCause,
+    firstParameter: number,
+    onlyIf?: string,
+  ): PublishStatement<T>;
 }
 
 /** An event and the statement that writes it to the outbox (see {@link EventPublisher.publishStatement}). */
@@ -62,9 +71,9 @@ export class OutboxEventPublisher extends EventPublisher {
     return event;
   }
 
-  publishStatement<T extends EventType>(type: T, data: EventDataMap[T], cause: EventCause, firstParameter: number): PublishStatement<T> {
+  publishStatement<T extends EventType>(type: T, data: EventDataMap[T], cause: EventCause, firstParameter: number, onlyIf?: string): PublishStatement<T> {
     const event = this.build(type, data, cause);
-    return { event, ...this.writer.insertFor([event as EventEnvelope], firstParameter) };
+    return { event, ...this.writer.insertFor([event as EventEnvelope], firstParameter, {}, onlyIf) };
   }
 
   private build<T extends EventType>(type: T, data: EventDataMap[T], cause: EventCause): EventEnvelope<T> {

@@ -51,9 +51,17 @@ export class OutboxWriter {
    * own row and the events in one statement (a data-modifying `WITH`: one
    * statement commits all of it or none, without the round trips of
    * BEGIN/COMMIT). The events are validated here, as by {@link writeAll}.
+   * With `onlyIf` (a SQL condition; one event only), the row is written
+   * only when the condition holds.
    */
-  insertFor(events: readonly EventEnvelope[], firstParameter = 1, extraHeaders: Record<string, string> = {}): { sql: string; parameters: unknown[] } {
+  insertFor(
+    events: readonly EventEnvelope[],
+    firstParameter = 1,
+    extraHeaders: Record<string, string> = {},
+    onlyIf?: string,
+  ): { sql: string; parameters: unknown[] } {
     if (events.length === 0) throw new Error('OutboxWriter.insertFor needs at least one event');
+    if (onlyIf !== undefined && events.length > 1) throw new Error('OutboxWriter.insertFor writes one event, not several, under a condition');
     const traceparent = currentTraceparent();
     const values: string[] = [];
     const parameters: unknown[] = [];
@@ -70,6 +78,9 @@ export class OutboxWriter {
         JSON.stringify({ ...eventHeaders(event, traceparent), ...extraHeaders }),
       );
     }
-    return { sql: `INSERT INTO outbox (event_id, event_type, topic, message_key, payload, headers) VALUES ${values.join(', ')}`, parameters };
+    const into = `INSERT INTO outbox (event_id, event_type, topic, message_key, payload, headers)`;
+    // INSERT … SELECT: the parameters take the columns' types, as in VALUES.
+    if (onlyIf !== undefined) return { sql: `${into} SELECT ${values[0].slice(1, -1)} WHERE ${onlyIf}`, parameters };
+    return { sql: `${into} VALUES ${values.join(', ')}`, parameters };
   }
 }

@@ -174,6 +174,21 @@ describe('OutboxWriter and OutboxRelay against the real broker and database', ()
     expect(fromRequest).toMatchObject({ correlationId: 'req-1', causationId: null });
   });
 
+  it('writes a statement-composed event only when its condition holds, and a condition takes one event only', async () => {
+    const db = await createOutboxDatabase('outbox_only_if');
+    cleanups.push(() => db.drop());
+    const events = new OutboxEventPublisher('payment');
+    const data = { orderId: randomUUID(), paymentId: randomUUID(), amount: 100, currency: 'EUR' };
+    const written: string[] = [];
+    for (const holds of [false, true]) {
+      const { event, sql, parameters } = events.publishStatement(EventTypes.PaymentCompleted, data, { correlationId: 'c' }, 2, `$1::boolean`);
+      await db.dataSource.query(sql, [holds, ...parameters]);
+      if (holds) written.push(event.id);
+    }
+    expect((await db.dataSource.query(`SELECT event_id FROM outbox`)).map((r: { event_id: string }) => r.event_id)).toEqual(written);
+    expect(() => new OutboxWriter().insertFor([orderCreated(), orderCreated()], 1, {}, 'true')).toThrow(/one event/);
+  });
+
   it('refuses to write outside a transaction, so an event can never commit apart from its state change', async () => {
     const db = await createOutboxDatabase('outbox_no_tx');
     cleanups.push(() => db.drop());

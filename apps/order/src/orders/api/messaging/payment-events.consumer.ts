@@ -14,13 +14,13 @@ export class PaymentEventsConsumer {
 
   @EventPattern(Topics.PaymentCompleted)
   onPaymentCompleted(@Payload() event: EventEnvelope<'payment.completed'>, @Ctx() ctx: KafkaEventContext): void {
-    const { orderId, paymentId } = event.data;
-    ctx.inTransaction((tx) => this.settleOrder.execute(tx, { kind: 'completed', orderId, paymentId }, ctx.causedBy()));
+    const { orderId, paymentId, amount, currency } = event.data;
+    ctx.inTransaction((tx) => this.settleOrder.execute(tx, { kind: 'completed', orderId, paymentId, paid: { amount, currency } }, ctx.causedBy()));
   }
 
   @EventPattern(Topics.PaymentFailed)
   onPaymentFailed(@Payload() event: EventEnvelope<'payment.failed'>, @Ctx() ctx: KafkaEventContext): void {
-    const { orderId, paymentId, reason } = event.data;
-    ctx.inTransaction((tx) => this.settleOrder.execute(tx, { kind: 'failed', orderId, paymentId, reason }, ctx.causedBy()));
+    const { orderId, paymentId, reason, amount, currency } = event.data;
+    ctx.inTransaction((tx) => this.settleOrder.execute(tx, { kind: 'failed', orderId, paymentId, reason, paid: { amount, currency } }, ctx.causedBy()));
   }
 }

@@ -7,7 +7,16 @@ import { EntityManager } from 'typeorm';
 import { OrderNotFoundError, OrderStatus, SETTLES_FROM } from '../../domain/order';
 import { OrderRecord } from '../../infrastructure/order.record';
 
-export type PaymentOutcome = { kind: 'completed'; orderId: string; paymentId: string } | { kind: 'failed'; orderId: string; paymentId: string; reason: string };
+/**
+ * A payment's outcome for an order. `paid`, the amount the payment was for
+ * (both payment events carry it): when it is the order's total, the order
+ * settles and its event is written in one statement.
+ */
+export type PaymentOutcome = ({ kind: 'completed' } | { kind: 'failed'; reason: string }) & {
+  orderId: string;
+  paymentId: string;
+  paid?: { amount: number; currency: string };
+};
 
 /**
  * Settles a `PENDING` order from its payment outcome: `CONFIRMED` +
@@ -37,7 +46,8 @@ export class SettleOrderHandler {
     const confirmed = outcome.kind === 'completed';
     const status = confirmed ? OrderStatus.Confirmed : OrderStatus.Cancelled;
     const statusReason = outcome.kind === 'failed' ? outcome.reason : null;
-    // The usual case in one statement: a PENDING order settles (the UPDATE locks the row and sees the latest status).
+    if (outcome.paid && (await this.settleWithEvent(tx, outcome, outcome.paid, status, statusReason, cause))) return;
+    // The order's own total for its event: a PENDING order settles (the UPDATE locks the row and sees the latest status).
     const [order] = await tx.query<SettledRow[]>(
       `WITH settled AS (
          UPDATE orders SET status = $2, status_reason = $3, updated_at = now()
@@ -47,14 +57,51 @@ export class SettleOrderHandler {
       [outcome.orderId, status, statusReason, SETTLES_FROM],
     );
     if (!order) return this.notPending(tx, outcome, cause);
-
+    const { id, currency } = order;
     const totalAmount = Number(order.total_amount);
-    const { currency } = order;
     if (confirmed) {
-      await this.events.publish(tx, EventTypes.OrderConfirmed, { orderId: order.id, paymentId: outcome.paymentId, totalAmount, currency }, cause);
+      await this.events.publish(tx, EventTypes.OrderConfirmed, { orderId: id, paymentId: outcome.paymentId, totalAmount, currency }, cause);
     } else {
-      await this.events.publish(tx, EventTypes.OrderCancelled, { orderId: order.id, reason: statusReason ?? 'payment_failed', totalAmount, currency }, cause);
+      await this.events.publish(tx, EventTypes.OrderCancelled, { orderId: id, reason: statusReason ?? 'payment_failed', totalAmount, currency }, cause);
     }
+    this.settled(order, status, cause);
+  }
+
+  /**
+   * The usual case in one statement: a PENDING order whose total is what
+   * the payment was for settles, and its event, built from the payment's
+   * amount, is written only if it did. False (nothing written) otherwise:
+   * not PENDING, or another amount.
+   */
+  private async settleWithEvent(
+    tx: EntityManager,
+    outcome: PaymentOutcome,
+    paid: { amount: number; currency: string },
+    status: OrderStatus,
+    statusReason: string | null,
+    cause: EventCause,
+  ): Promise<boolean> {
+    const { orderId, paymentId } = outcome;
+    const own = [orderId, status, statusReason, SETTLES_FROM, paid.amount, paid.currency];
+    const money = { totalAmount: paid.amount, currency: paid.currency };
+    const event =
+      outcome.kind === 'completed'
+        ? this.events.publishStatement(EventTypes.OrderConfirmed, { orderId, paymentId, ...money }, cause, own.length + 1, ONLY_IF_SETTLED)
+        : this.events.publishStatement(EventTypes.OrderCancelled, { orderId, reason: outcome.reason, ...money }, cause, own.length + 1, ONLY_IF_SETTLED);
+    const [order] = await tx.query<SettledRow[]>(
+      `WITH settled AS (
+         UPDATE orders SET status = $2, status_reason = $3, updated_at = now()
+         WHERE id = $1 AND status = $4 AND total_amount = $5 AND currency = $6
+         RETURNING id, created_at
+       ), published AS (${event.sql})
+       SELECT * FROM settled`,
+      [...own, ...event.parameters],
+    );
+    if (order) this.settled(order, status, cause);
+    return order !== undefined;
+  }
+
+  private settled(order: Pick<SettledRow, 'id' | 'created_at'>, status: OrderStatus, cause: EventCause): void {
     this.latency.observe({ status }, (Date.now() - order.created_at.getTime()) / 1000);
     this.log.log(`order ${order.id} ${status} (correlationId ${cause.correlationId})`);
   }
@@ -77,6 +124,8 @@ export class SettleOrderHandler {
     this.log.warn(`order ${order.id} is already ${order.status}; payment ${outcome.kind} ignored (correlationId ${cause.correlationId})`);
   }
 }
+
+const ONLY_IF_SETTLED = 'EXISTS (SELECT 1 FROM settled)';
 
 /** What the settling UPDATE returns. */
 interface SettledRow {

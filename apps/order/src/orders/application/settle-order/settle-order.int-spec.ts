@@ -84,4 +84,47 @@ describe('SettleOrderHandler on a real PostgreSQL database', () => {
     await expect(run({ kind: 'completed', orderId: randomUUID(), paymentId: randomUUID() })).rejects.toBeInstanceOf(OrderNotFoundError);
     expect(await outboxOf(db.dataSource)).toEqual([]);
   });
+
+  describe('with the amount the payment was for (as the payment events carry it)', () => {
+    const paid = { amount: 2700, currency: 'EUR' };
+
+    it.each([
+      ['completed', { kind: 'completed' as const }, 'CONFIRMED', null, 'order.confirmed'],
+      ['failed', { kind: 'failed' as const, reason: 'limit_exceeded' }, 'CANCELLED', 'limit_exceeded', 'order.cancelled'],
+    ])('settles on payment.%s and writes its event in one statement', async (_, kind, status, reason, type) => {
+      const order = await pendingOrder();
+      const paymentId = randomUUID();
+      const statements: string[] = [];
+      await db.dataSource.transaction((tx) => {
+        const query = tx.query.bind(tx);
+        tx.query = ((sql: string, parameters?: unknown[]) => (statements.push(sql), query(sql, parameters))) as typeof tx.query;
+        return settle.execute(tx, { ...kind, orderId: order.id, paymentId, paid }, cause());
+      });
+
+      expect(statements).toHaveLength(1);
+      expect(await statusOf(order.id)).toEqual({ status, status_reason: reason });
+      const expected =
+        kind.kind === 'completed'
+          ? { orderId: order.id, paymentId, totalAmount: 2700, currency: 'EUR' }
+          : { orderId: order.id, reason: 'limit_exceeded', totalAmount: 2700, currency: 'EUR' };
+      expect((await outboxOf(db.dataSource)).map((r) => r.event)).toEqual([expect.objectContaining({ type, data: expected })]);
+    });
+
+    it("settles with the order's own total when the payment was for another amount", async () => {
+      const order = await pendingOrder();
+      const paymentId = randomUUID();
+      await run({ kind: 'completed', orderId: order.id, paymentId, paid: { amount: 1, currency: 'USD' } });
+      expect(await statusOf(order.id)).toEqual({ status: 'CONFIRMED', status_reason: null });
+      expect((await outboxOf(db.dataSource)).map((r) => r.event.data)).toEqual([{ orderId: order.id, paymentId, totalAmount: 2700, currency: 'EUR' }]);
+    });
+
+    it('leaves a settled order as it is and publishes nothing', async () => {
+      const order = await pendingOrder();
+      await run({ kind: 'completed', orderId: order.id, paymentId: randomUUID(), paid });
+      await db.dataSource.query(`DELETE FROM outbox`);
+      await run({ kind: 'failed', orderId: order.id, paymentId: randomUUID(), reason: 'late', paid });
+      expect(await statusOf(order.id)).toEqual({ status: 'CONFIRMED', status_reason: null });
+      expect(await outboxOf(db.dataSource)).toEqual([]);
+    });
+  });
 });

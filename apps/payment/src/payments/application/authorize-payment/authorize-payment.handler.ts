@@ -48,20 +48,25 @@ export class AuthorizePaymentHandler {
     const paymentId = paymentIdFor(order.orderId);
     const status = decision.approved ? PaymentStatus.Authorized : PaymentStatus.Declined;
     const reason = decision.approved ? null : decision.reason;
-    // Re-checked here, not trusted from phase 1: ON CONFLICT on the unique order_id (and id) inserts nothing.
+    const base = { orderId: order.orderId, paymentId, amount: order.totalAmount, currency: order.currency };
+    const own = [paymentId, order.orderId, status, reason, order.totalAmount, order.currency, cause.correlationId];
+    // The payment row and its event in one statement; the event only if the row is new. Re-checked here, not
+    // trusted from phase 1: ON CONFLICT on the unique order_id (and id) inserts nothing, and then no event either.
+    const event = decision.approved
+      ? this.events.publishStatement(EventTypes.PaymentCompleted, base, cause, own.length + 1, ONLY_IF_INSERTED)
+      : this.events.publishStatement(EventTypes.PaymentFailed, { ...base, reason: decision.reason }, cause, own.length + 1, ONLY_IF_INSERTED);
     const inserted = await tx.query<unknown[]>(
-      `INSERT INTO payments (id, order_id, status, reason, amount, currency, correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [paymentId, order.orderId, status, reason, order.totalAmount, order.currency, cause.correlationId],
+      `WITH inserted AS (
+         INSERT INTO payments (id, order_id, status, reason, amount, currency, correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT DO NOTHING RETURNING id
+       ), published AS (${event.sql})
+       SELECT id FROM inserted`,
+      [...own, ...event.parameters],
     );
     if (inserted.length === 0) {
       this.ignoreSecondPayment(order, cause);
       return;
     }
-
-    const base = { orderId: order.orderId, paymentId, amount: order.totalAmount, currency: order.currency };
-    if (decision.approved) await this.events.publish(tx, EventTypes.PaymentCompleted, base, cause);
-    else await this.events.publish(tx, EventTypes.PaymentFailed, { ...base, reason: decision.reason }, cause);
     this.log.log(`payment ${paymentId} for order ${order.orderId} ${status}${reason ? ` (${reason})` : ''} (correlationId ${cause.correlationId})`);
   }
 
@@ -69,3 +74,5 @@ export class AuthorizePaymentHandler {
     this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`);
   }
 }
+
+const ONLY_IF_INSERTED = 'EXISTS (SELECT 1 FROM inserted)';
