@@ -92,8 +92,12 @@ export interface RestartPolicy {
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 10, windowMs: 10 * 60_000 };
 
-/** How often a long batch commits the offsets it has done so far. */
-const COMMIT_INTERVAL_MS = 1000;
+/**
+ * How long a done offset may wait to be committed: the offsets done meanwhile,
+ * of every partition, go in one OffsetCommit request. At most this much work
+ * is delivered again after a crash or a rebalance (a no-op for the inbox).
+ */
+const COMMIT_INTERVAL_MS = 500;
 
 /** A partition whose current message has been in work (handled, retried, requeued) since `since` without being done. */
 export interface PartitionInWork {
@@ -123,6 +127,8 @@ export interface ConsumerRunnerStatus {
  * Runs a kafkajs consumer group with the guarantees the handlers rely on:
  * - no auto-commit: an offset is committed (as `offset + 1`) only after the
  *   processor said 'done', i.e. after the handler's transaction committed;
+ *   the offsets done within {@link COMMIT_INTERVAL_MS} are committed together
+ *   (one request, not one per batch), and at once on a rebalance or a stop;
  * - messages of one partition are processed one after the other, partitions
  *   concurrently;
  * - while a processor works, the runner heartbeats on its own, so a slow
@@ -154,6 +160,11 @@ export class ConsumerRunner {
   private batchProcessing: BatchProcessing | undefined;
   /** Per `topic[partition]`: the message in work and since when (kept across its retries, dropped once done). */
   private readonly inWork = new Map<string, PartitionInWork>();
+  /** Per `topic[partition]`: the offset to commit (the next one to read), done but not committed yet. */
+  private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: string }>();
+  private commitTimer: NodeJS.Timeout | null = null;
+  /** The commit of the latest batch's payload: one attempt, no retries (a refused commit only means redelivery). */
+  private commitVia: ((offsets: { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }) => Promise<unknown>) | null = null;
 
   constructor(
     connection: KafkaConnectionOptions,
@@ -220,6 +231,8 @@ export class ConsumerRunner {
       this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}[${p}]`));
       // A message left waiting for its retry on a partition this member no longer holds is not ours to report as stuck.
       for (const slot of this.inWork.keys()) if (!this.assigned.includes(slot)) this.inWork.delete(slot);
+      // Nor is an offset of such a partition ours to commit: its new holder commits its own.
+      for (const slot of this.uncommitted.keys()) if (!this.assigned.includes(slot)) this.uncommitted.delete(slot);
       this.state = 'joined';
       this.lastError = null;
       if (this.rejoinAfter) this.log.warn(`consumer group ${this.options.groupId} joined again after a restart (${this.rejoinAfter})`);
@@ -227,6 +240,8 @@ export class ConsumerRunner {
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (current() && this.state === 'joined') this.state = 'joining';
+      // Before the partitions move: what this member did is not delivered again to whoever gets them.
+      if (current()) void this.commitNow();
     });
     consumer.on(consumer.events.CRASH, (event) => {
       if (!current()) return;
@@ -302,8 +317,11 @@ export class ConsumerRunner {
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
     this.inWork.clear();
-    // disconnect() waits for the batches in flight, then leaves the group.
+    await this.commitNow();
+    // disconnect() waits for the batches in flight (they commit at their end, see processBatch), then leaves the group.
     if (consumer) await consumer.disconnect();
+    this.uncommitted.clear();
+    this.commitVia = null;
     this.state = 'stopped';
   }
 
@@ -312,25 +330,13 @@ export class ConsumerRunner {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, pause } = payload;
     const revocation = new AbortController();
     const control: ProcessingControl = { isActive: () => isRunning() && !isStale() && !revocation.signal.aborted, revoked: revocation.signal };
-    let lastDone: string | null = null;
 
     // Heartbeat on a timer while a (possibly slow) processor runs.
     const beat = setInterval(() => {
       heartbeat().catch(() => revocation.abort()); // rebalance in progress: our partitions may move
     }, this.options.heartbeatIntervalMs);
-    let committed: string | null = null;
-    let lastCommitAt = Date.now();
-    // A commit refused during a rebalance only means these messages come
-    // again; the inbox turns that redelivery into a no-op.
-    const commit = async (offset: string) => {
-      if (offset === committed) return;
-      await commitOffsetsIfNecessary({
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(offset) + 1n).toString() }] }],
-      })
-        .then(() => (committed = offset))
-        .catch(() => undefined);
-      lastCommitAt = Date.now();
-    };
+    this.commitVia = commitOffsetsIfNecessary;
+    const done = (offset: string) => this.commitLater(batch.topic, batch.partition, offset);
     const slot = `${batch.topic}[${batch.partition}]`;
     try {
       // Runs of messages through the batch processor while it takes all it is given; the
@@ -339,7 +345,7 @@ export class ConsumerRunner {
       if (batchProcessing) {
         while (next < batch.messages.length && control.isActive()) {
           const run = batch.messages.slice(next, next + batchProcessing.maxMessages);
-          const done = Math.min(
+          const finished = Math.min(
             run.length,
             Math.max(
               0,
@@ -349,13 +355,12 @@ export class ConsumerRunner {
               ),
             ),
           );
-          if (done > 0) {
-            lastDone = run[done - 1].offset;
-            resolveOffset(lastDone);
-            next += done;
-            if (Date.now() - lastCommitAt >= COMMIT_INTERVAL_MS) await commit(lastDone);
+          if (finished > 0) {
+            resolveOffset(run[finished - 1].offset);
+            done(run[finished - 1].offset);
+            next += finished;
           }
-          if (done < run.length) break;
+          if (finished < run.length) break;
         }
       }
       for (const message of batch.messages.slice(next)) {
@@ -379,15 +384,38 @@ export class ConsumerRunner {
         }
         this.inWork.delete(slot);
         resolveOffset(message.offset);
-        lastDone = message.offset;
-        // Progress of a long batch is committed along the way, not only at its
-        // end, so a crash redelivers seconds of work rather than a whole batch.
-        if (Date.now() - lastCommitAt >= COMMIT_INTERVAL_MS) await commit(lastDone);
+        done(message.offset);
       }
     } finally {
       clearInterval(beat);
-      if (lastDone !== null) await commit(lastDone);
+      // Stopping: disconnect() leaves the group right after the batches in flight, so their offsets go now.
+      if (this.stopping) await this.commitNow();
     }
+  }
+
+  /** Records `offset` of a partition as done; committed with the others within {@link COMMIT_INTERVAL_MS}. */
+  private commitLater(topic: string, partition: number, offset: string): void {
+    this.uncommitted.set(`${topic}[${partition}]`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+    this.commitTimer ??= setTimeout(() => {
+      this.commitTimer = null;
+      void this.commitNow();
+    }, COMMIT_INTERVAL_MS);
+  }
+
+  /**
+   * Commits the offsets done so far, of every partition, in one request. A
+   * commit refused (a rebalance under way, the coordinator away) only means
+   * these messages come again; the inbox turns that redelivery into a no-op.
+   */
+  private async commitNow(): Promise<void> {
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
+    const commit = this.commitVia;
+    if (!commit || this.uncommitted.size === 0) return;
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const { topic, partition, offset } of this.uncommitted.values()) byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset }]);
+    this.uncommitted.clear();
+    await commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) }).catch(() => undefined);
   }
 
   private pauseFor(pause: () => () => void, ms: number): void {
