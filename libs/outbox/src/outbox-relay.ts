@@ -81,7 +81,7 @@ interface ReadyPage {
   more: boolean;
   /** When the earliest row held back for a retry is due. */
   retryInMs?: number;
-  /** Keys held back behind a row waiting for its retry: the rest of a streak holds them back too. */
+  /** Keys held back behind a row waiting for its retry or one that committed late: the rest of a streak holds them back too. */
   heldKeys: ReadonlySet<string>;
 }
 
@@ -337,7 +337,8 @@ export class OutboxRelay {
    * While a backlog streams (full pages), the database work overlaps the
    * send: during the send of this batch the relay deletes the previous,
    * acknowledged batch and reads the next page (the rows after this batch's
-   * last id, holding back the same keys). A streak is at most
+   * last id, holding back the same keys, and those of rows that committed
+   * late below it: see {@link readAfter}). A streak is at most
    * {@link MAX_STREAK_ROUNDS} rounds; the round that ends it deletes its batch
    * before the next round reads from the lowest pending id again, so a row
    * that committed late with a small id waits at most one streak.
@@ -366,7 +367,7 @@ export class OutboxRelay {
       this.send(ready.map(toMessage)),
       (async (): Promise<{ leader: boolean; next: ReadyPage | null }> => {
         if (acked.length > 0 && !(await this.markPublished(client, acked))) return { leader: false, next: null };
-        const next = streaming ? await this.readReady(client, { afterId: ready[ready.length - 1].id, heldKeys: page.heldKeys }) : null;
+        const next = streaming ? await this.readReady(client, { afterId: ready[ready.length - 1].id, heldKeys: page.heldKeys, inFlight: ready }) : null;
         return { leader: true, next };
       })(),
     ]);
@@ -428,20 +429,21 @@ export class OutboxRelay {
    * every round starts again from the lowest pending id, so a row that commits
    * late with a small id is picked up by the next round — except the rounds
    * of a streak, which read `from` the last id sent, with the keys held back
-   * so far (see `publishBatch`); the streak is bounded.
+   * so far (see `publishBatch`); the streak is bounded. Reading after an id
+   * holds back the keys of rows that committed late below it (see
+   * {@link readAfter}).
    */
-  private async readReady(client: Client, from?: { afterId: string; heldKeys: ReadonlySet<string> }): Promise<ReadyPage> {
+  private async readReady(client: Client, from?: { afterId: string; heldKeys: ReadonlySet<string>; inFlight: readonly OutboxRow[] }): Promise<ReadyPage> {
     const now = Date.now();
     const waitingKeys = new Set<string>(from?.heldKeys);
     const ready: OutboxRow[] = [];
     let retryInMs: number | undefined;
     let afterId: string | null = from?.afterId ?? null;
     for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
-      const rows: OutboxRow[] = (
+      const rows: OutboxRow[] =
         afterId === null
-          ? await client.query<OutboxRow>(`${SELECT_PENDING} ORDER BY id LIMIT $1`, [this.batchSize])
-          : await client.query<OutboxRow>(`${SELECT_PENDING} AND id > $2 ORDER BY id LIMIT $1`, [this.batchSize, afterId])
-      ).rows;
+          ? (await client.query<OutboxRow>(`${SELECT_PENDING} ORDER BY id LIMIT $1`, [this.batchSize])).rows
+          : await this.readAfter(client, afterId, [...(from?.inFlight ?? []), ...ready], waitingKeys);
       for (const row of rows) {
         if (ready.length === this.batchSize) return { ready, more: true, retryInMs, heldKeys: waitingKeys };
         if (waitingKeys.has(row.message_key)) continue;
@@ -459,6 +461,31 @@ export class OutboxRelay {
     }
     // Pages full of held rows: publish what was found, look further next round.
     return { ready, more: ready.length > 0, retryInMs, heldKeys: waitingKeys };
+  }
+
+  /**
+   * The page of pending rows after `afterId` and, in the same snapshot, the
+   * pending rows at or below it that are neither `taken` (in flight, or
+   * collected this round) nor of a key held already: rows that committed
+   * late with a smaller id. Their keys are added to `heldKeys`. A key's row
+   * that commits after its late one has a larger id, so it is either beyond
+   * this page or in it, and then the late row is visible here too: holding
+   * the key keeps the later row from overtaking it, and the next round,
+   * reading from the lowest id, publishes the late row first.
+   */
+  private async readAfter(client: Client, afterId: string, taken: readonly OutboxRow[], heldKeys: Set<string>): Promise<OutboxRow[]> {
+    const { rows } = await client.query<OutboxRow>(
+      `(${SELECT_PENDING} AND id > $2 ORDER BY id LIMIT $1)
+       UNION ALL (${SELECT_PENDING} AND id <= $2 AND NOT (id = ANY($3::bigint[])) AND NOT (message_key = ANY($4::text[])))`,
+      [this.batchSize, afterId, taken.map((r) => r.id), [...heldKeys]],
+    );
+    const after = BigInt(afterId);
+    const page: OutboxRow[] = [];
+    for (const row of rows) {
+      if (BigInt(row.id) > after) page.push(row);
+      else heldKeys.add(row.message_key);
+    }
+    return page.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
   /**
