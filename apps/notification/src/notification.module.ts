@@ -49,6 +49,7 @@ import { NotificationQueue } from './notifications/infrastructure/notification-q
           retryBackoffMs: env.NOTIFICATION_DELIVERY_RETRY_BACKOFF_MS,
           concurrency: env.NOTIFICATION_DELIVERY_CONCURRENCY,
           pollIntervalMs: env.NOTIFICATION_DELIVERY_POLL_INTERVAL_MS,
+          gatherMs: env.NOTIFICATION_DELIVERY_GATHER_MS,
           consumerGroup: transport.groupId,
         }),
       inject: [SERVICE_ENV, DataSource, NOTIFICATION_CHANNELS, DeadLetterSink, KafkaEventsTransport],

@@ -65,4 +65,6 @@ export class NotificationEnv extends CommonEnv {
   @IsInt() @Min(1) @Max(256) NOTIFICATION_DELIVERY_CONCURRENCY: number = 8;
   /** How often the dispatcher looks for due notifications when nothing wakes it. */
   @IsInt() @Min(10) @Max(600_000) NOTIFICATION_DELIVERY_POLL_INTERVAL_MS: number = 1000;
+  /** How long the dispatcher, once woken by a commit, waits for the next commits so that one claim takes them all. */
+  @IsInt() @Min(0) @Max(1000) NOTIFICATION_DELIVERY_GATHER_MS: number = 20;
 }

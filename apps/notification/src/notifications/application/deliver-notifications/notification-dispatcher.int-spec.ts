@@ -129,6 +129,29 @@ describe('NotificationDispatcher on a real PostgreSQL database', () => {
     for (const event of events) expect(await rowsOf(event.id)).toEqual([{ channel: 'log', delivered: true, attempts: 1, leased: false }]);
   });
 
+  it('claims the rows of the commits that follow a wake-up within gatherMs with one UPDATE', async () => {
+    const claims: string[] = [];
+    const query = db.dataSource.query.bind(db.dataSource);
+    const spied = Object.create(db.dataSource, {
+      query: { value: (sql: string, parameters?: unknown[]) => (/attempts = n\.attempts \+ 1/.test(sql) && claims.push(sql), query(sql, parameters)) },
+    }) as typeof db.dataSource;
+    const d = new NotificationDispatcher(new NotificationQueue(spied), [log], sink, { ...settings, concurrency: 10, pollIntervalMs: 60_000, gatherMs: 300 });
+    dispatchers.push(d);
+    d.start();
+    await eventually(() => claims.length, { accept: (n) => n === 1, what: 'the first claim, at start' });
+
+    const events: EventEnvelope<'order.cancelled'>[] = [];
+    for (let i = 0; i < 3; i++) {
+      events.push(await record(cancelled(), [log]));
+      d.wake(); // as the consumer's after-commit hook does
+    }
+    await eventually(() => Promise.all(events.map((e) => rowsOf(e.id))), {
+      accept: (all) => all.every(([row]) => row?.delivered),
+      what: 'all three delivered',
+    });
+    expect(claims).toHaveLength(2); // the one at start, then one for the three commits
+  });
+
   it('tries a failed notification again once its backoff has passed, and then delivers it', async () => {
     const event = await record(cancelled());
     webhook.failures.set(event.id, 1);
