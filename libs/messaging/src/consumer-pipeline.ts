@@ -90,10 +90,16 @@ export class ConsumerPipeline {
    * phase, a delivery whose work fails (its neighbours before it commit) —
    * and the caller hands that message to {@link process}, which classifies,
    * retries and dead-letters exactly as without batching. A failure of the
-   * pre-check or of the whole transaction commits nothing here: 0.
+   * pre-check or of the whole transaction commits nothing here: 0. So does
+   * a batch that outlives the attempt deadline (a connection cut silently
+   * hangs its statement): its messages go one by one, each under its own
+   * deadline, and if the abandoned transaction commits after all, its events
+   * are duplicates for the inbox.
    */
   processBatch(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {
-    return unlessRevoked(() => this.processRun(messages, control), control, 0);
+    const first = messages[0];
+    const what = `a batch of ${messages.length} from ${first ? `${first.topic}[${first.partition}]@${first.offset}` : 'nowhere'}`;
+    return unlessRevoked(() => withDeadline(this.processRun(messages, control), this.steps.attemptTimeoutMs ?? 0, what).catch(() => 0), control, 0);
   }
 
   private async processRun(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {

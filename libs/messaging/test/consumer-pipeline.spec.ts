@@ -3,6 +3,7 @@ import { orderCreated as anOrderCreated, RecordingDeadLetterSink } from '@lib/te
 import { ConsumedMessage, ProcessingControl } from '@lib/kafka';
 import {
   ConsumerPipeline,
+  ConsumerPipelineSteps,
   ConsumerStatus,
   DependencyUnavailableError,
   EventHandler,
@@ -61,7 +62,7 @@ describe('ConsumerPipeline', () => {
   let precheck: Set<string>;
   let handler: jest.MockedFunction<EventHandler>;
 
-  const pipeline = (handlers: Record<string, EventHandler> = { 'order.created': handler }) =>
+  const pipeline = (handlers: Record<string, EventHandler> = { 'order.created': handler }, more: Partial<ConsumerPipelineSteps> = {}) =>
     new ConsumerPipeline({
       app: 'payment',
       groupId: 'payment',
@@ -75,6 +76,7 @@ describe('ConsumerPipeline', () => {
       deadLetters: sink,
       waitMs: 10,
       status,
+      ...more,
     });
 
   beforeEach(() => {
@@ -242,10 +244,10 @@ describe('ConsumerPipeline', () => {
       }
     }
     let batchUow: BatchMemoryUnitOfWork;
-    const batchPipeline = () => {
+    const batchPipeline = (more: Partial<ConsumerPipelineSteps> = {}) => {
       batchUow = new BatchMemoryUnitOfWork();
       uow = batchUow;
-      return pipeline();
+      return pipeline(undefined, more);
     };
     const messages = (events: (EventEnvelope | string)[]) =>
       events.map((e, i) => messageOf(typeof e === 'string' ? e : encodeEvent(e), 'order.created', String(i)));
@@ -308,6 +310,12 @@ describe('ConsumerPipeline', () => {
       expect(await p.process(message, active)).toEqual({ retryInMs: expect.any(Number) });
       expect(await p.processBatch([message], active)).toBe(0);
       expect(await p.process(message, active)).toBe('done');
+    });
+
+    it('gives a batch up at the attempt deadline (its database connection cut silently): nothing done, the messages go one by one', async () => {
+      const p = batchPipeline({ attemptTimeoutMs: 50 });
+      batchUow.run = () => new Promise(() => undefined); // a statement that never comes back
+      expect(await p.processBatch(messages([orderCreated(), orderCreated()]), active)).toBe(0);
     });
   });
 });

@@ -13,13 +13,20 @@ jest.setTimeout(90_000);
 const { prototype: offsetManager } = require('kafkajs/src/consumer/offsetManager') as { prototype: { commitOffsets: (offsets?: unknown) => Promise<void> } };
 
 /**
- * How the runner commits offsets, on a real broker: not one request per
- * fetched batch, but the offsets done within a short interval together; and
- * every done offset committed by the time stop() returns.
+ * How the runner commits offsets and reports partitions without progress, on
+ * a real broker: not one commit request per fetched batch, but the offsets
+ * done within a short interval together, and every done offset committed by
+ * the time stop() returns; a partition that moved to another member at a
+ * rebalance is no longer reported as stuck here.
  */
-describe('ConsumerRunner offset commits (real Kafka broker)', () => {
+describe('ConsumerRunner offsets and partitions in work (real Kafka broker)', () => {
   const conn = infraKafkaConnection(kafkaBrokers(), `runner-commits-spec-${process.pid}`);
   const kafka = new Kafka(toKafkaJsConfig(conn));
+  const runners: ConsumerRunner[] = [];
+
+  afterAll(async () => {
+    await Promise.all(runners.map((r) => r.stop()));
+  });
 
   it('commits the offsets of many small batches in a few requests, and everything done by the time it stops', async () => {
     const topic = `test.runner.commits.${randomUUID()}`;
@@ -72,5 +79,41 @@ describe('ConsumerRunner offset commits (real Kafka broker)', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+
+  it('stops reporting a partition waiting for its retry as stuck once a rebalance gave it to another member', async () => {
+    const topic = `test.runner.moved.${randomUUID()}`;
+    await ensureTopics(conn, [topic], { partitions: 2, replicationFactor: 1 });
+    const groupId = `test.runner.moved.${randomUUID()}`;
+    const member = () =>
+      new ConsumerRunner(conn, {
+        groupId,
+        topics: [topic],
+        partitionsConsumedConcurrently: 2,
+        sessionTimeoutMs: 10_000,
+        heartbeatIntervalMs: 500,
+        fromBeginning: true,
+      });
+    // Every message is to be tried again in a minute: its partition is paused, its message in work.
+    const later = async () => ({ retryInMs: 60_000 });
+    const [first, second] = [member(), member()];
+    runners.push(first, second);
+    await first.start(later);
+    await eventually(() => first.status().state === 'joined', { timeoutMs: 30_000, what: 'the first member joined' });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [0, 1].map((partition) => ({ partition, value: `p${partition}` })) });
+    await producer.disconnect();
+    await eventually(() => first.stuckPartitions(0).length, { accept: (n) => n === 2, what: 'both partitions in work on the first member' });
+
+    await second.start(later);
+    await eventually(() => [first.status(), second.status()], {
+      timeoutMs: 30_000,
+      accept: (both) => both.every((s) => s.state === 'joined' && s.assigned.length === 1),
+      what: 'a partition each',
+    });
+    // The first member reports only the partition it still holds.
+    const held = first.status().assigned;
+    expect(first.stuckPartitions(0).map((p) => `${p.topic}[${p.partition}]`)).toEqual(held);
   });
 });
