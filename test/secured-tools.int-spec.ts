@@ -15,14 +15,14 @@ jest.setTimeout(180_000);
  * folder whose `.env` is the only source of Kafka settings) and the bin/
  * console producer (KAFKA_SSL and KAFKA_SASL_ variables only, no config file)
  * against a private secured broker (SASL_SSL, SCRAM-SHA-512, per-app ACLs)
- * on port 28252 (controller 28253).
+ * on port 28282 (controller 28283; 28252 is the order probes suite's).
  */
 describe('the tools on the secured broker, with the Kafka settings of .env alone', () => {
   let kafka: KafkaUnderTest;
   let folder: string;
 
   beforeAll(async () => {
-    kafka = await privateSecureBroker({ port: 28252 }).start('int-secured-tools');
+    kafka = await privateSecureBroker({ port: 28282 }).start('int-secured-tools');
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'secured-tools-'));
   }, 180_000);
 
