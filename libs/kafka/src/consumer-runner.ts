@@ -160,7 +160,7 @@ export class ConsumerRunner {
   private batchProcessing: BatchProcessing | undefined;
   /** Per `topic[partition]`: the message in work and since when (kept across its retries, dropped once done). */
   private readonly inWork = new Map<string, PartitionInWork>();
-  /** Per `topic[partition]`: the offset to commit (the next one to read), done but not committed yet. */
+  /** Per `topic[partition]`: the last offset done and not committed yet (committed as `offset + 1`). */
   private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: string }>();
   private commitTimer: NodeJS.Timeout | null = null;
   /** The commit of the latest batch's payload: one attempt, no retries (a refused commit only means redelivery). */
@@ -395,7 +395,7 @@ export class ConsumerRunner {
 
   /** Records `offset` of a partition as done; committed with the others within {@link COMMIT_INTERVAL_MS}. */
   private commitLater(topic: string, partition: number, offset: string): void {
-    this.uncommitted.set(`${topic}[${partition}]`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+    this.uncommitted.set(`${topic}[${partition}]`, { topic, partition, offset });
     this.commitTimer ??= setTimeout(() => {
       this.commitTimer = null;
       void this.commitNow();
@@ -413,7 +413,10 @@ export class ConsumerRunner {
     const commit = this.commitVia;
     if (!commit || this.uncommitted.size === 0) return;
     const byTopic = new Map<string, { partition: number; offset: string }[]>();
-    for (const { topic, partition, offset } of this.uncommitted.values()) byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset }]);
+    for (const { topic, partition, offset } of this.uncommitted.values()) {
+      if (!byTopic.has(topic)) byTopic.set(topic, []);
+      byTopic.get(topic)!.push({ partition, offset: (BigInt(offset) + 1n).toString() });
+    }
     this.uncommitted.clear();
     await commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) }).catch(() => undefined);
   }

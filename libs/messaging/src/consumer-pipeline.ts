@@ -97,8 +97,8 @@ export class ConsumerPipeline {
    * are duplicates for the inbox.
    */
   processBatch(messages: readonly ConsumedMessage[], control: ProcessingControl): Promise<number> {
-    const first = messages[0];
-    const what = `a batch of ${messages.length} from ${first ? `${first.topic}[${first.partition}]@${first.offset}` : 'nowhere'}`;
+    const [first] = messages;
+    const what = `a batch of ${messages.length} from ${first?.topic}[${first?.partition}]@${first?.offset}`;
     return unlessRevoked(() => withDeadline(this.processRun(messages, control), this.steps.attemptTimeoutMs ?? 0, what).catch(() => 0), control, 0);
   }
 

@@ -480,12 +480,16 @@ export class OutboxRelay {
       [this.batchSize, afterId, taken.map((r) => r.id), [...heldKeys]],
     );
     const after = BigInt(afterId);
-    const page: OutboxRow[] = [];
+    const page: { row: OutboxRow; id: bigint }[] = [];
+    let ordered = true;
     for (const row of rows) {
-      if (BigInt(row.id) > after) page.push(row);
-      else heldKeys.add(row.message_key);
+      const id = BigInt(row.id);
+      if (id <= after) heldKeys.add(row.message_key);
+      else if (page.push({ row, id }) > 1 && page[page.length - 2].id > id) ordered = false;
     }
-    return page.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    // UNION ALL promises no order; PostgreSQL returns the ordered page first, so this sort is a safeguard.
+    if (!ordered) page.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return page.map((p) => p.row);
   }
 
   /**
