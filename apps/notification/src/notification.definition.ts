@@ -17,5 +17,5 @@ export const notificationService: ServiceDefinition<NotificationEnv> = {
   entities: [NotificationRecord],
   migrations: [CreateNotifications1732250000300, NotificationDelivery1732250000301],
   publishes: false,
-  firstPhaseEffects: false, // notifications are recorded in the transaction, delivered after it
+  duplicatePrecheck: false, // notifications are recorded in the transaction, delivered after it
 };

@@ -16,5 +16,5 @@ export const orderService: ServiceDefinition<OrderEnv> = {
   entities: [OrderRecord],
   migrations: [CreateOrders1732250000100],
   publishes: true,
-  firstPhaseEffects: false, // settling an order is all in the transaction
+  duplicatePrecheck: false, // settling an order is all in the transaction
 };

@@ -17,4 +17,7 @@ export const paymentService: ServiceDefinition<PaymentEnv> = {
   entities: [PaymentRecord],
   migrations: [CreatePayments1732250000200, PaymentRefunds1732250000201],
   publishes: true,
+  // Both first phases read the payment's state before they call the gateway (idempotent on the payment id),
+  // so a redelivery calls it no more than an inbox read would let it.
+  duplicatePrecheck: false,
 };

@@ -20,13 +20,14 @@ export interface ServiceDefinition<E extends CommonEnv = CommonEnv> {
   /** Runs an outbox relay (apps that publish events). */
   publishes: boolean;
   /**
-   * Whether a handler's first phase (before the transaction) has an effect a
-   * redelivery must not repeat, such as a gateway call: then each event is
-   * looked up in the inbox before its handler runs, one read per message.
-   * Without such a phase the inbox insert in the transaction is guard enough,
-   * and the read is only a round trip. Default true.
+   * Look each consumed event up in the inbox before its handler's first phase
+   * (before the transaction) runs: one read per message, one per batch in
+   * batch mode. Needed when a first phase has an effect a redelivery must not
+   * repeat (a gateway call) and does not guard that effect itself. Without
+   * it the inbox insert in the transaction decides alone, as it always does
+   * in the end. Default true.
    */
-  firstPhaseEffects?: boolean;
+  duplicatePrecheck?: boolean;
 }
 
 /** Every migration of an app's database, in order: the outbox (apps that publish), the inbox, then the app's own. */

@@ -126,7 +126,7 @@ export class ServiceModule {
               maxAttempts: e.CONSUMER_MAX_ATTEMPTS,
               retryBackoffMs: e.CONSUMER_RETRY_BACKOFF_MS,
               maxRetryBackoffMs: e.CONSUMER_MAX_RETRY_BACKOFF_MS,
-              duplicatePrecheck: definition.firstPhaseEffects !== false,
+              duplicatePrecheck: definition.duplicatePrecheck !== false,
               unitOfWork: e.CONSUMER_UNIT_OF_WORK,
               maxBatchMessages: e.CONSUMER_BATCH_MESSAGES,
               handlerTimeoutMs: e.CONSUMER_HANDLER_TIMEOUT_MS,

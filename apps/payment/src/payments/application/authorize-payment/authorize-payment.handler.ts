@@ -17,10 +17,11 @@ import { paymentIdFor } from '../../domain/payment-id';
  *    `payment.failed` event in one short transaction (the consumer's, which
  *    also holds the inbox row).
  *
- * One payment per order: the inbox stops a redelivered event; a second
- * `order.created` for the same order (another event id) finds the payment in
- * phase 1, or — when both race — loses to the unique `order_id` in phase 2
- * and is acknowledged without effect.
+ * One payment per order: a redelivered event, or a second `order.created`
+ * for the same order (another event id), finds the payment in phase 1 and
+ * asks the gateway nothing, or — when both race — loses to the unique
+ * `order_id` in phase 2 and is acknowledged without effect; the inbox row of
+ * the transaction then marks a redelivery as a duplicate.
  */
 @Injectable()
 export class AuthorizePaymentHandler {
@@ -37,7 +38,10 @@ export class AuthorizePaymentHandler {
     // Raw statements on this per-message path: TypeORM's entity machinery cost more CPU than the round trip (ADR 0016).
     const existing = await this.dataSource.query<unknown[]>(`SELECT 1 FROM payments WHERE order_id = $1`, [order.orderId]);
     if (existing.length > 0) {
-      this.ignoreSecondPayment(order, cause);
+      // Most often this very event again (at-least-once delivery: nothing looks it up in the inbox first).
+      this.log.log(
+        `order ${order.orderId} already has a payment; order.created ${cause.causationId} (a redelivery, or another event for the order) changes nothing (correlationId ${cause.correlationId})`,
+      );
       return null;
     }
     return this.gateway.authorize({ paymentId: paymentIdFor(order.orderId), orderId: order.orderId, amount: order.totalAmount, currency: order.currency });
@@ -64,14 +68,11 @@ export class AuthorizePaymentHandler {
       [...own, ...event.parameters],
     );
     if (inserted.length === 0) {
-      this.ignoreSecondPayment(order, cause);
+      // Another delivery recorded the order's payment between phase 1 and here.
+      this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`);
       return;
     }
     this.log.log(`payment ${paymentId} for order ${order.orderId} ${status}${reason ? ` (${reason})` : ''} (correlationId ${cause.correlationId})`);
-  }
-
-  private ignoreSecondPayment(order: OrderCreatedV1, cause: EventCause): void {
-    this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`);
   }
 }
 

@@ -32,9 +32,10 @@ export class VoidPaymentHandler {
   async decide(request: PaymentVoidRequestedV1, cause: EventCause): Promise<boolean> {
     const payment = await this.dataSource.getRepository(PaymentRecord).findOneBy({ id: request.paymentId, orderId: request.orderId });
     if (!payment || payment.status !== PaymentStatus.Authorized) {
-      this.log.warn(
-        `void of payment ${request.paymentId} (order ${request.orderId}) ignored: ${payment ? `it is ${payment.status}` : 'no such payment'} (correlationId ${cause.correlationId})`,
-      );
+      const why = `void of payment ${request.paymentId} (order ${request.orderId}) ignored: ${payment ? `it is ${payment.status}` : 'no such payment'} (correlationId ${cause.correlationId})`;
+      // VOIDED is most often this very request again (at-least-once delivery: nothing looks it up in the inbox first).
+      if (payment?.status === PaymentStatus.Voided) this.log.log(why);
+      else this.log.warn(why);
       return false;
     }
     if (!this.gateway.voidPayment) throw new Error('the payment gateway cannot void payments');
