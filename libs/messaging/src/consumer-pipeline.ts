@@ -145,7 +145,7 @@ export class ConsumerPipeline {
           }),
         );
         steps.push({ kind: 'pending', index: pending.length, afterCommit: registered.afterCommit });
-        pending.push({ message, event, work: registered.work });
+        pending.push({ message, event, work: registered.work, statement: registered.statement });
       } catch {
         break; // this message again through process(), which classifies the failure
       }
@@ -231,7 +231,7 @@ export class ConsumerPipeline {
       await handler(event, ctx); // phase 1: no transaction open
       const registered = ctx.seal();
 
-      const { committed, failure } = await unitOfWork.run([{ message, event, work: registered.work }]);
+      const { committed, failure } = await unitOfWork.run([{ message, event, work: registered.work, statement: registered.statement }]);
       if (failure) throw failure.error;
       if (committed[0] === 'duplicate') return duplicate(span);
       await this.runAfterCommit(registered.afterCommit, event);

@@ -7,6 +7,39 @@ import { EntityManager } from 'typeorm';
 /** Work a handler hands to the runtime: it runs in the delivery's transaction, next to the inbox row. */
 export type TransactionalWork = (tx: EntityManager) => Promise<unknown>;
 
+/**
+ * Transactional work as one data-modifying statement: `WITH <with> <select>`.
+ * When it is a delivery's only work, the runtime sends it together with the
+ * inbox row as one autocommitted statement — one round trip instead of
+ * open, work and commit. It did its work when `select` returns a row; when it
+ * returns none, its CTEs must have changed nothing (write them so: each
+ * data-modifying CTE conditioned on the one before), and then nothing
+ * commits, not even the inbox row, and `otherwise` runs in an ordinary
+ * transaction with the inbox row. Inside a transaction (a batch, several
+ * works) it runs the same way: the statement, and `otherwise` if it returned
+ * no row.
+ */
+export interface StatementWork<Row = unknown> {
+  /** The statement's common table expressions, `name AS (…), …`, with parameters `$1`, `$2`, … */
+  with: string;
+  /** The final query over them, e.g. `SELECT id FROM settled`: a row when the work was done. */
+  select: string;
+  parameters: readonly unknown[];
+  /** Called with the rows when the work was done — after the commit when it went alone — for a log line or a metric: no database work, no throwing. */
+  applied?(this: void, rows: Row[]): void; // method syntax: a StatementWork of any row type is accepted as a StatementWork
+  /** The work when the statement returned no row, in the delivery's transaction. */
+  otherwise: TransactionalWork;
+}
+
+/** Runs `work` in `tx`: a function as it is; a {@link StatementWork} as its statement, then `otherwise` if it did not apply. */
+export async function applyWork<Row>(tx: EntityManager, work: TransactionalWork | StatementWork<Row>): Promise<unknown> {
+  if (typeof work === 'function') return work(tx);
+  const rows = await tx.query<Row[]>(`WITH ${work.with} ${work.select}`, [...work.parameters]);
+  if (rows.length === 0) return work.otherwise(tx);
+  work.applied?.(rows);
+  return rows;
+}
+
 /** Runs once the delivery's transaction has committed. */
 export type AfterCommitHook = () => unknown;
 
@@ -14,6 +47,8 @@ export type AfterCommitHook = () => unknown;
 export interface RegisteredWork {
   readonly work: readonly TransactionalWork[];
   readonly afterCommit: readonly AfterCommitHook[];
+  /** Set when the only work is a statement: the runtime may send it with the inbox row as one statement. */
+  readonly statement?: StatementWork;
 }
 
 type EventContextArgs = [message: ConsumedMessage, event: EventEnvelope, attempt: number];
@@ -39,13 +74,25 @@ type EventContextArgs = [message: ConsumedMessage, event: EventEnvelope, attempt
  */
 export class KafkaEventContext extends BaseRpcContext<EventContextArgs> {
   private readonly work: TransactionalWork[] = [];
+  private readonly statements: StatementWork[] = [];
   private readonly afterCommitHooks: AfterCommitHook[] = [];
   private sealed = false;
 
-  /** Runs `work` in the delivery's transaction after the handler method returned (in registration order). */
-  inTransaction(work: TransactionalWork): void {
+  /**
+   * Runs `work` in the delivery's transaction after the handler method
+   * returned (in registration order). A {@link StatementWork} that is the
+   * only work goes with the inbox row as one statement.
+   */
+  inTransaction(work: TransactionalWork | StatementWork): void {
     this.assertOpen('inTransaction');
-    this.work.push(inThisAsyncContext(work));
+    if (typeof work === 'function') return void this.work.push(inThisAsyncContext(work));
+    const statement: StatementWork = {
+      ...work,
+      applied: work.applied && inThisAsyncContext(work.applied),
+      otherwise: inThisAsyncContext(work.otherwise),
+    };
+    this.statements.push(statement);
+    this.work.push((tx) => applyWork(tx, statement));
   }
 
   /** Runs `hook` once the delivery's transaction committed. A failing hook is logged; the delivery stays done. */
@@ -84,7 +131,8 @@ export class KafkaEventContext extends BaseRpcContext<EventContextArgs> {
   /** The runtime takes the registered work once the handler method has returned; later registrations are refused. */
   seal(): RegisteredWork {
     this.sealed = true;
-    return { work: this.work, afterCommit: this.afterCommitHooks };
+    const statement = this.work.length === 1 && this.statements.length === 1 ? this.statements[0] : undefined;
+    return { work: this.work, afterCommit: this.afterCommitHooks, statement };
   }
 
   private assertOpen(what: string): void {

@@ -1,7 +1,7 @@
 import { EventEnvelope } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { TransactionalWork } from './event-context';
+import { StatementWork, TransactionalWork } from './event-context';
 import { InboxEntry, InboxGuard, SimpleQueryClient } from './policies/inbox.guard';
 
 /** A delivery whose handler method has run: its transactional work, waiting to be committed. */
@@ -9,6 +9,8 @@ export interface PendingDelivery {
   message: Pick<ConsumedMessage, 'topic' | 'partition' | 'offset'>;
   event: Pick<EventEnvelope, 'id' | 'type'>;
   work: readonly TransactionalWork[];
+  /** Set when `work` is one statement (`RegisteredWork.statement`): it may go with the inbox row as one statement. */
+  statement?: StatementWork;
 }
 
 /** `handled`: its work committed with its inbox row. `duplicate`: its event was handled before; nothing ran. */
@@ -40,7 +42,10 @@ export interface UnitOfWork {
  * One transaction per delivery: insert the inbox row (a conflict means a
  * duplicate, and nothing else runs), run the work, commit. A failure rolls
  * back that delivery alone and stops there. Round trips: the open and the
- * claim together, the work's statements, the commit.
+ * claim together, the work's statements, the commit — or, when the work is
+ * one {@link StatementWork}, a single statement that holds the work and the
+ * inbox row and commits by itself ({@link InboxGuard.claimingStatement});
+ * only if it did not apply does the ordinary transaction follow.
  */
 export class TransactionPerDelivery implements UnitOfWork {
   constructor(
@@ -52,6 +57,11 @@ export class TransactionPerDelivery implements UnitOfWork {
     const committed: CommitOutcome[] = [];
     for (const delivery of deliveries) {
       try {
+        const alone = delivery.statement && (await inOneStatement(this.dataSource, this.inbox, delivery, delivery.statement));
+        if (alone) {
+          committed.push(alone);
+          continue;
+        }
         committed.push(
           await claimingTransaction(this.dataSource, this.inbox, [delivery], async (tx, claimed): Promise<CommitOutcome> => {
             if (claimed.size === 0) return 'duplicate';
@@ -78,7 +88,8 @@ export class TransactionPerDelivery implements UnitOfWork {
  * before it). Works are re-runnable: they act only through the transaction
  * they are given, so a rolled-back run left nothing behind — only a log line
  * or a metric they record may appear twice. A failure of the transaction
- * itself (connection lost, commit refused) commits nothing.
+ * itself (connection lost, commit refused) commits nothing. A batch of one
+ * whose work is one statement goes as that statement, as one by one.
  */
 export class TransactionPerBatch implements UnitOfWork {
   constructor(
@@ -88,6 +99,16 @@ export class TransactionPerBatch implements UnitOfWork {
 
   async run(deliveries: readonly PendingDelivery[]): Promise<UnitOfWorkResult> {
     if (deliveries.length === 0) return { committed: [] };
+    const [only] = deliveries;
+    if (deliveries.length === 1 && only.statement) {
+      // A batch of one (a partition at low load) whose work is one statement: as one statement, like one by one.
+      try {
+        const alone = await inOneStatement(this.dataSource, this.inbox, only, only.statement);
+        if (alone) return { committed: [alone] };
+      } catch (error) {
+        return { committed: [], failure: { error } };
+      }
+    }
     const all = await this.attempt(deliveries);
     if ('committed' in all) return all;
     if (all.failedAt === undefined || all.failedAt === 0) return { committed: [], failure: { error: all.error } };
@@ -121,6 +142,26 @@ export class TransactionPerBatch implements UnitOfWork {
       return { error, failedAt };
     }
   }
+}
+
+/**
+ * A delivery's work and its inbox row as one statement, committed by itself
+ * ({@link InboxGuard.claimingStatement}): its outcome, or null when the work
+ * did not apply — then nothing committed, and the caller runs the delivery in
+ * an ordinary transaction.
+ */
+async function inOneStatement(dataSource: DataSource, inbox: InboxGuard, delivery: PendingDelivery, work: StatementWork): Promise<CommitOutcome | null> {
+  const { sql, parameters } = inbox.claimingStatement(work, delivery);
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await dataSource.query(sql, parameters);
+  } catch (error) {
+    if (inbox.isClaimConflict(error)) return 'duplicate';
+    throw error;
+  }
+  if (rows.length === 0) return null;
+  work.applied?.(rows);
+  return 'handled';
 }
 
 /**

@@ -2,7 +2,17 @@ import { createTestDatabase } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource, EntityManager, EntitySchema } from 'typeorm';
-import { InboxGuard, PendingDelivery, TransactionPerBatch, TransactionPerDelivery, UnitOfWork } from '../src';
+import {
+  applyWork,
+  InboxGuard,
+  KafkaEventContext,
+  PendingDelivery,
+  StatementWork,
+  TransactionalWork,
+  TransactionPerBatch,
+  TransactionPerDelivery,
+  UnitOfWork,
+} from '../src';
 import { migrateTestDatabase } from './support/test-consumer';
 
 /**
@@ -42,7 +52,7 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
   const failing = () => async () => {
     throw new Error('the handler refuses');
   };
-  const delivery = (id: string = randomUUID(), work = [effect(id)]): PendingDelivery => ({
+  const delivery = (id: string = randomUUID(), work: readonly TransactionalWork[] = [effect(id)]): PendingDelivery => ({
     event: { id, type: 'order.created' },
     message: { topic: 'order.created', partition: 0, offset: String(offset++) },
     work,
@@ -144,6 +154,97 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
 
     expect(await strategy(dataSource).run([delivery(id, [saved])])).toEqual({ committed: ['handled'] });
     expect(await effects()).toEqual([id]);
+  });
+
+  describe('a work of one statement (StatementWork)', () => {
+    /** Records an effect for `id`; `when` false: the statement changes nothing and returns no row. */
+    const recording = (id: string, extra: Partial<StatementWork> & { when?: boolean } = {}): StatementWork => ({
+      with: `effect AS (
+        INSERT INTO test_effects (event_id, event_type, order_id, attempt, follow_up)
+        SELECT $1, 'order.created', 'o', 1, '{}' WHERE $2::boolean RETURNING event_id)`,
+      select: 'SELECT event_id FROM effect',
+      parameters: [id, extra.when ?? true],
+      otherwise: async () => {
+        throw new Error('otherwise ran');
+      },
+      ...extra,
+    });
+    const registered = (statement: StatementWork, id: string = String(statement.parameters[0])): PendingDelivery => {
+      const ctx = new KafkaEventContext([{} as never, { id, type: 'order.created' } as never, 1]);
+      ctx.inTransaction(statement);
+      const { work, statement: alone } = ctx.seal();
+      return { ...delivery(id, work), statement: alone };
+    };
+
+    it('is sent with the inbox row as one statement, committed by itself, and its rows go to applied()', async () => {
+      const [a, b] = [randomUUID(), randomUUID()];
+      const seen: unknown[] = [];
+      const applied = (rows: unknown[]) => void seen.push(...rows);
+      const sent = await statementsOf(async () =>
+        expect(await new TransactionPerDelivery(dataSource, inbox).run([registered(recording(a, { applied })), registered(recording(b, { applied }))])).toEqual(
+          {
+            committed: ['handled', 'handled'],
+          },
+        ),
+      );
+      expect(sent).toEqual(['WITH effect', 'WITH effect']);
+      expect(seen).toEqual([{ event_id: a }, { event_id: b }]);
+      expect(await effects()).toEqual([a, b]);
+      expect(await handled()).toEqual([a, b]);
+
+      // A batch of one goes the same way; a batch of several in one transaction, the statement inside it.
+      const [c, d, e] = [randomUUID(), randomUUID(), randomUUID()];
+      expect(await statementsOf(() => new TransactionPerBatch(dataSource, inbox).run([registered(recording(c))]))).toEqual(['WITH effect']);
+      expect(await statementsOf(() => new TransactionPerBatch(dataSource, inbox).run([registered(recording(d)), registered(recording(e))]))).toEqual([
+        'START TRANSACTION; INSERT INTO',
+        'WITH effect',
+        'WITH effect',
+        'COMMIT',
+      ]);
+      expect(await handled()).toEqual([a, b, c, d, e]);
+    });
+
+    it.each<[string, (ds: DataSource) => UnitOfWork]>([
+      ['per delivery', (ds) => new TransactionPerDelivery(ds, inbox)],
+      ['per batch', (ds) => new TransactionPerBatch(ds, inbox)],
+    ])('reports an event handled before as a duplicate, in that one statement, and leaves no second effect (%s)', async (_, strategy) => {
+      const id = randomUUID();
+      await strategy(dataSource).run([registered(recording(id))]);
+      let result: unknown;
+      expect(await statementsOf(async () => (result = await strategy(dataSource).run([registered(recording(id))])))).toEqual(['WITH effect']);
+      expect(result).toEqual({ committed: ['duplicate'] });
+      expect(await effects()).toEqual([id]);
+    });
+
+    it('commits nothing when the statement did not apply, and runs otherwise() in a transaction with the inbox row', async () => {
+      const id = randomUUID();
+      const statement = recording(id, { when: false, otherwise: effect(id) });
+      let result: unknown;
+      const sent = await statementsOf(async () => (result = await new TransactionPerDelivery(dataSource, inbox).run([registered(statement)])));
+      expect(result).toEqual({ committed: ['handled'] });
+      // The statement alone (no row, nothing committed), then the transaction: the statement again, otherwise()'s insert.
+      expect(sent).toEqual(['WITH effect', 'START TRANSACTION; INSERT INTO', 'WITH effect', 'INSERT INTO', 'COMMIT']);
+      expect(await effects()).toEqual([id]);
+      expect(await handled()).toEqual([id]);
+    });
+
+    it('reports a failing statement as the delivery failing, and commits nothing of it', async () => {
+      const bad = registered({ ...recording(randomUUID()), parameters: ['not a uuid', true] }, randomUUID());
+      const result = await new TransactionPerDelivery(dataSource, inbox).run([bad]);
+      expect(String((result.failure?.error as Error).message)).toMatch(/uuid/);
+      expect(await handled()).toEqual([]);
+      expect(await effects()).toEqual([]);
+    });
+
+    it('goes as one statement only when it is the only work of its delivery', async () => {
+      const ctx = new KafkaEventContext([{} as never, { id: randomUUID(), type: 'order.created' } as never, 1]);
+      ctx.inTransaction(recording(randomUUID()));
+      ctx.inTransaction(async () => undefined);
+      expect(ctx.seal().statement).toBeUndefined();
+      await expect(dataSource.transaction((tx) => applyWork(tx, recording(randomUUID(), { when: false, otherwise: async () => 'otherwise' })))).resolves.toBe(
+        'otherwise',
+      );
+    });
   });
 
   it('rolls back and hands the connection back when the claim itself fails, and the next run works', async () => {

@@ -1,6 +1,7 @@
 import { EventEnvelope } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
 import { escapeLiteral } from 'pg';
+import type { StatementWork } from '../event-context';
 
 /** Anything that runs SQL: a DataSource (autocommit) or a transaction's EntityManager. */
 export interface Queryable {
@@ -58,6 +59,29 @@ export class InboxGuard {
     }
     const rows = (await tx.query(`${CLAIM_INTO} VALUES ${values.join(', ')} ${CLAIM_RETURNING}`, parameters)) as { event_id: string }[];
     return new Set(rows.map((r) => r.event_id));
+  }
+
+  /**
+   * `work` and the inbox row of `entry` as one statement: `work`'s CTEs, then
+   * the row, inserted only if `work`'s select returned a row; the statement
+   * returns that select's rows. Sent alone it commits both or neither. An
+   * event handled before makes it fail on the inbox's primary key
+   * ({@link isClaimConflict}), and then nothing of it commits.
+   */
+  claimingStatement(work: Pick<StatementWork, 'with' | 'select' | 'parameters'>, { event, message }: InboxEntry): { sql: string; parameters: unknown[] } {
+    const n = work.parameters.length;
+    const sql =
+      `WITH ${work.with ? `${work.with}, ` : ''}inbox_work AS (${work.select}), ` +
+      `inbox_claim AS (${CLAIM_INTO} SELECT $${n + 1}::text, $${n + 2}::uuid, $${n + 3}::text, $${n + 4}::text, $${n + 5}::integer, $${n + 6}::bigint ` +
+      `WHERE EXISTS (SELECT 1 FROM inbox_work)) SELECT * FROM inbox_work`;
+    return { sql, parameters: [...work.parameters, this.consumer, event.id, event.type, message.topic, message.partition, message.offset] };
+  }
+
+  /** Whether `error` is the inbox's primary key refusing a row: the event was handled before. */
+  isClaimConflict(error: unknown): boolean {
+    const cause = (error as { driverError?: unknown })?.driverError ?? error;
+    const { code, table, constraint } = (cause ?? {}) as { code?: string; table?: string; constraint?: string };
+    return code === '23505' && (constraint === 'inbox_pkey' || table === 'inbox');
   }
 
   /**

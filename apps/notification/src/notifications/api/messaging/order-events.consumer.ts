@@ -44,7 +44,7 @@ export class OrderEventsConsumer {
   }
 
   private record(event: NotifiableEvent, ctx: KafkaEventContext): void {
-    ctx.inTransaction((tx) => this.notify.execute(tx, event, ctx));
+    ctx.inTransaction(this.notify.work(event, ctx));
     ctx.afterCommit(() => this.dispatcher.wake());
   }
 }

@@ -1,3 +1,4 @@
+import { applyWork, StatementWork } from '@lib/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { composeMessage, NOTIFICATION_CHANNELS, NotifiableEvent, NotificationChannel } from '../../domain/notification';
@@ -39,6 +40,17 @@ export class NotifyCustomerHandler {
 
   /** Resolves with the number of notifications recorded (0 when every channel had one already). */
   async execute(tx: EntityManager, event: NotifiableEvent, source: EventSource): Promise<number> {
+    let recorded = 0;
+    await applyWork<{ recorded: number }>(tx, { ...this.work(event, source), applied: ([row]) => (recorded = row.recorded) });
+    return recorded;
+  }
+
+  /**
+   * The notifications as the consumer's transactional work: one INSERT of a
+   * row per channel, which the runtime sends with the inbox row as one
+   * statement. It always returns its one row (the count), so it always applies.
+   */
+  work(event: NotifiableEvent, source: EventSource): StatementWork<{ recorded: number }> {
     const message = composeMessage(event);
     const payload = JSON.stringify(event);
     const values: string[] = [];
@@ -50,10 +62,11 @@ export class NotifyCustomerHandler {
       parameters.push(source.topic, source.partition, source.offset, payload);
     }
     // A raw statement on this per-message path: TypeORM's query builder cost more CPU than the insert (ADR 0016).
-    const inserted = await tx.query<unknown[]>(
-      `INSERT INTO notifications (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} ON CONFLICT DO NOTHING RETURNING id`,
+    return {
+      with: `inserted AS (INSERT INTO notifications (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} ON CONFLICT DO NOTHING RETURNING id)`,
+      select: 'SELECT count(*)::int AS recorded FROM inserted',
       parameters,
-    );
-    return inserted.length;
+      otherwise: async () => 0, // never: a count is always one row
+    };
   }
 }

@@ -15,12 +15,12 @@ export class PaymentEventsConsumer {
   @EventPattern(Topics.PaymentCompleted)
   onPaymentCompleted(@Payload() event: EventEnvelope<'payment.completed'>, @Ctx() ctx: KafkaEventContext): void {
     const { orderId, paymentId, amount, currency } = event.data;
-    ctx.inTransaction((tx) => this.settleOrder.execute(tx, { kind: 'completed', orderId, paymentId, paid: { amount, currency } }, ctx.causedBy()));
+    ctx.inTransaction(this.settleOrder.work({ kind: 'completed', orderId, paymentId, paid: { amount, currency } }, ctx.causedBy()));
   }
 
   @EventPattern(Topics.PaymentFailed)
   onPaymentFailed(@Payload() event: EventEnvelope<'payment.failed'>, @Ctx() ctx: KafkaEventContext): void {
     const { orderId, paymentId, reason, amount, currency } = event.data;
-    ctx.inTransaction((tx) => this.settleOrder.execute(tx, { kind: 'failed', orderId, paymentId, reason, paid: { amount, currency } }, ctx.causedBy()));
+    ctx.inTransaction(this.settleOrder.work({ kind: 'failed', orderId, paymentId, reason, paid: { amount, currency } }, ctx.causedBy()));
   }
 }

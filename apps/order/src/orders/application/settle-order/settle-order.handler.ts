@@ -1,4 +1,5 @@
 import { EventTypes } from '@lib/events';
+import { applyWork, StatementWork, TransactionalWork } from '@lib/messaging';
 import { EventCause, EventPublisher } from '@lib/outbox';
 import { ServiceMetrics } from '@lib/service';
 import { Injectable, Logger } from '@nestjs/common';
@@ -42,12 +43,46 @@ export class SettleOrderHandler {
     });
   }
 
+  /** Settles the order in `tx` (the usual case in one statement, see {@link work}). */
   async execute(tx: EntityManager, outcome: PaymentOutcome, cause: EventCause): Promise<void> {
-    const confirmed = outcome.kind === 'completed';
-    const status = confirmed ? OrderStatus.Confirmed : OrderStatus.Cancelled;
-    const statusReason = outcome.kind === 'failed' ? outcome.reason : null;
-    if (outcome.paid && (await this.settleWithEvent(tx, outcome, outcome.paid, status, statusReason, cause))) return;
-    // The order's own total for its event: a PENDING order settles (the UPDATE locks the row and sees the latest status).
+    await applyWork(tx, this.work(outcome, cause));
+  }
+
+  /**
+   * The work that settles the order, for the consumer's transaction. When
+   * the payment's amount is known, the usual case is one statement: a
+   * PENDING order whose total is what the payment was for settles, and its
+   * event, built from the payment's amount, is written only if it did; the
+   * runtime sends it with the inbox row as one statement. When it settles
+   * nothing (not PENDING, or another amount), {@link settleFromOrder} runs
+   * instead.
+   */
+  work(outcome: PaymentOutcome, cause: EventCause): StatementWork<Pick<SettledRow, 'id' | 'created_at'>> | TransactionalWork {
+    const { orderId, paymentId, paid } = outcome;
+    if (!paid) return (tx) => this.settleFromOrder(tx, outcome, cause);
+    const { status, statusReason } = settlement(outcome);
+    const own = [orderId, status, statusReason, SETTLES_FROM, paid.amount, paid.currency];
+    const money = { totalAmount: paid.amount, currency: paid.currency };
+    const event =
+      outcome.kind === 'completed'
+        ? this.events.publishStatement(EventTypes.OrderConfirmed, { orderId, paymentId, ...money }, cause, own.length + 1, ONLY_IF_SETTLED)
+        : this.events.publishStatement(EventTypes.OrderCancelled, { orderId, reason: outcome.reason, ...money }, cause, own.length + 1, ONLY_IF_SETTLED);
+    return {
+      with: `settled AS (
+         UPDATE orders SET status = $2, status_reason = $3, updated_at = now()
+         WHERE id = $1 AND status = $4 AND total_amount = $5 AND currency = $6
+         RETURNING id, created_at
+       ), published AS (${event.sql})`,
+      select: 'SELECT * FROM settled',
+      parameters: [...own, ...event.parameters],
+      applied: ([order]) => this.settled(order, status, cause),
+      otherwise: (tx) => this.settleFromOrder(tx, outcome, cause),
+    };
+  }
+
+  /** Settles a PENDING order with an event built from the order's own total (the UPDATE locks the row and sees the latest status). */
+  private async settleFromOrder(tx: EntityManager, outcome: PaymentOutcome, cause: EventCause): Promise<void> {
+    const { status, statusReason } = settlement(outcome);
     const [order] = await tx.query<SettledRow[]>(
       `WITH settled AS (
          UPDATE orders SET status = $2, status_reason = $3, updated_at = now()
@@ -59,46 +94,12 @@ export class SettleOrderHandler {
     if (!order) return this.notPending(tx, outcome, cause);
     const { id, currency } = order;
     const totalAmount = Number(order.total_amount);
-    if (confirmed) {
+    if (outcome.kind === 'completed') {
       await this.events.publish(tx, EventTypes.OrderConfirmed, { orderId: id, paymentId: outcome.paymentId, totalAmount, currency }, cause);
     } else {
       await this.events.publish(tx, EventTypes.OrderCancelled, { orderId: id, reason: statusReason ?? 'payment_failed', totalAmount, currency }, cause);
     }
     this.settled(order, status, cause);
-  }
-
-  /**
-   * The usual case in one statement: a PENDING order whose total is what
-   * the payment was for settles, and its event, built from the payment's
-   * amount, is written only if it did. False (nothing written) otherwise:
-   * not PENDING, or another amount.
-   */
-  private async settleWithEvent(
-    tx: EntityManager,
-    outcome: PaymentOutcome,
-    paid: { amount: number; currency: string },
-    status: OrderStatus,
-    statusReason: string | null,
-    cause: EventCause,
-  ): Promise<boolean> {
-    const { orderId, paymentId } = outcome;
-    const own = [orderId, status, statusReason, SETTLES_FROM, paid.amount, paid.currency];
-    const money = { totalAmount: paid.amount, currency: paid.currency };
-    const event =
-      outcome.kind === 'completed'
-        ? this.events.publishStatement(EventTypes.OrderConfirmed, { orderId, paymentId, ...money }, cause, own.length + 1, ONLY_IF_SETTLED)
-        : this.events.publishStatement(EventTypes.OrderCancelled, { orderId, reason: outcome.reason, ...money }, cause, own.length + 1, ONLY_IF_SETTLED);
-    const [order] = await tx.query<SettledRow[]>(
-      `WITH settled AS (
-         UPDATE orders SET status = $2, status_reason = $3, updated_at = now()
-         WHERE id = $1 AND status = $4 AND total_amount = $5 AND currency = $6
-         RETURNING id, created_at
-       ), published AS (${event.sql})
-       SELECT * FROM settled`,
-      [...own, ...event.parameters],
-    );
-    if (order) this.settled(order, status, cause);
-    return order !== undefined;
   }
 
   private settled(order: Pick<SettledRow, 'id' | 'created_at'>, status: OrderStatus, cause: EventCause): void {
@@ -126,6 +127,11 @@ export class SettleOrderHandler {
 }
 
 const ONLY_IF_SETTLED = 'EXISTS (SELECT 1 FROM settled)';
+
+/** The status a payment outcome settles an order in, and why (a failed payment's reason). */
+function settlement(outcome: PaymentOutcome): { status: OrderStatus; statusReason: string | null } {
+  return outcome.kind === 'completed' ? { status: OrderStatus.Confirmed, statusReason: null } : { status: OrderStatus.Cancelled, statusReason: outcome.reason };
+}
 
 /** What the settling UPDATE returns. */
 interface SettledRow {

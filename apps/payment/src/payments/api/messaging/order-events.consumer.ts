@@ -17,7 +17,7 @@ export class OrderEventsConsumer {
   async onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext): Promise<void> {
     // No transaction is open while the gateway decides.
     const decision = await this.authorizePayment.decide(event.data, ctx.causedBy());
-    if (decision) ctx.inTransaction((tx) => this.authorizePayment.record(tx, event.data, decision, ctx.causedBy()));
+    if (decision) ctx.inTransaction(this.authorizePayment.work(event.data, decision, ctx.causedBy()));
   }
 
   @EventPattern(Topics.PaymentVoidRequested)

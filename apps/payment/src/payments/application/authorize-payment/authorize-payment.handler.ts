@@ -1,4 +1,5 @@
 import { EventTypes, OrderCreatedV1 } from '@lib/events';
+import { applyWork, StatementWork } from '@lib/messaging';
 import { EventCause, EventPublisher } from '@lib/outbox';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
@@ -47,32 +48,40 @@ export class AuthorizePaymentHandler {
     return this.gateway.authorize({ paymentId: paymentIdFor(order.orderId), orderId: order.orderId, amount: order.totalAmount, currency: order.currency });
   }
 
-  /** Phase 2, in `tx`: the payment row and its event; nothing when the order got a payment since phase 1. */
+  /** Phase 2, in `tx`: the payment row and its event (see {@link work}). */
   async record(tx: EntityManager, order: OrderCreatedV1, decision: PaymentDecision, cause: EventCause): Promise<void> {
+    await applyWork(tx, this.work(order, decision, cause));
+  }
+
+  /**
+   * Phase 2 as the consumer's transactional work: the payment row and its
+   * event in one statement, the event only if the row is new — which the
+   * runtime sends with the inbox row as one statement. Re-checked here, not
+   * trusted from phase 1: ON CONFLICT on the unique order_id (and id)
+   * inserts nothing, and then no event either, and `otherwise` only says so.
+   */
+  work(order: OrderCreatedV1, decision: PaymentDecision, cause: EventCause): StatementWork {
     const paymentId = paymentIdFor(order.orderId);
     const status = decision.approved ? PaymentStatus.Authorized : PaymentStatus.Declined;
     const reason = decision.approved ? null : decision.reason;
     const base = { orderId: order.orderId, paymentId, amount: order.totalAmount, currency: order.currency };
     const own = [paymentId, order.orderId, status, reason, order.totalAmount, order.currency, cause.correlationId];
-    // The payment row and its event in one statement; the event only if the row is new. Re-checked here, not
-    // trusted from phase 1: ON CONFLICT on the unique order_id (and id) inserts nothing, and then no event either.
     const event = decision.approved
       ? this.events.publishStatement(EventTypes.PaymentCompleted, base, cause, own.length + 1, ONLY_IF_INSERTED)
       : this.events.publishStatement(EventTypes.PaymentFailed, { ...base, reason: decision.reason }, cause, own.length + 1, ONLY_IF_INSERTED);
-    const inserted = await tx.query<unknown[]>(
-      `WITH inserted AS (
+    return {
+      with: `inserted AS (
          INSERT INTO payments (id, order_id, status, reason, amount, currency, correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT DO NOTHING RETURNING id
-       ), published AS (${event.sql})
-       SELECT id FROM inserted`,
-      [...own, ...event.parameters],
-    );
-    if (inserted.length === 0) {
+       ), published AS (${event.sql})`,
+      select: 'SELECT id FROM inserted',
+      parameters: [...own, ...event.parameters],
+      applied: () =>
+        this.log.log(`payment ${paymentId} for order ${order.orderId} ${status}${reason ? ` (${reason})` : ''} (correlationId ${cause.correlationId})`),
       // Another delivery recorded the order's payment between phase 1 and here.
-      this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`);
-      return;
-    }
-    this.log.log(`payment ${paymentId} for order ${order.orderId} ${status}${reason ? ` (${reason})` : ''} (correlationId ${cause.correlationId})`);
+      otherwise: async () =>
+        this.log.warn(`order ${order.orderId} already has a payment; order.created ${cause.causationId} ignored (correlationId ${cause.correlationId})`),
+    };
   }
 }
 
