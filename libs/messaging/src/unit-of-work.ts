@@ -88,8 +88,11 @@ export class TransactionPerDelivery implements UnitOfWork {
  * before it). Works are re-runnable: they act only through the transaction
  * they are given, so a rolled-back run left nothing behind — only a log line
  * or a metric they record may appear twice. A failure of the transaction
- * itself (connection lost, commit refused) commits nothing. A batch of one
- * whose work is one statement goes as that statement, as one by one.
+ * itself (connection lost, commit refused) commits nothing. When every
+ * work of the batch is one statement, the open, the claims and all the
+ * statements go as one query, then the commit: two round trips for the
+ * batch; a batch of one goes as one statement with its inbox row, as one by
+ * one.
  */
 export class TransactionPerBatch implements UnitOfWork {
   constructor(
@@ -109,6 +112,8 @@ export class TransactionPerBatch implements UnitOfWork {
         return { committed: [], failure: { error } };
       }
     }
+    const asStatements = await this.asStatements(deliveries);
+    if (asStatements) return { committed: asStatements };
     const all = await this.attempt(deliveries);
     if ('committed' in all) return all;
     if (all.failedAt === undefined || all.failedAt === 0) return { committed: [], failure: { error: all.error } };
@@ -116,6 +121,40 @@ export class TransactionPerBatch implements UnitOfWork {
     const before = await this.attempt(deliveries.slice(0, all.failedAt));
     if ('committed' in before) return { committed: before.committed, failure: { error: all.error } };
     return { committed: [], failure: { error: before.error } };
+  }
+
+  /**
+   * A batch whose works are each one statement, in two round trips: the open,
+   * the claims and every statement as one query, then the commit. Null —
+   * nothing committed, the ordinary way decides — when that does not do: a
+   * delivery with other work, the same event twice, an event claimed before
+   * (the claim fails), a work that did not apply, any failure (which the
+   * ordinary way then finds and reports).
+   */
+  private async asStatements(deliveries: readonly PendingDelivery[]): Promise<CommitOutcome[] | null> {
+    const statements = deliveries.flatMap((delivery) => (delivery.statement ? [delivery.statement] : []));
+    if (statements.length < deliveries.length || new Set(deliveries.map((d) => d.event.id)).size < deliveries.length) return null;
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as SimpleQueryClient;
+      const rows = await this.inbox.openClaimAndRun(
+        client,
+        deliveries,
+        statements.map((work) => ({ sql: `WITH ${work.with} ${work.select}`, parameters: work.parameters })),
+      );
+      if (rows.some((r) => r.length === 0)) {
+        await client.query('ROLLBACK');
+        return null;
+      }
+      await client.query('COMMIT');
+      statements.forEach((work, i) => work.applied?.(rows[i]));
+      return deliveries.map(() => 'handled');
+    } catch {
+      await runner.query('ROLLBACK').catch(() => undefined);
+      return null;
+    } finally {
+      await runner.release();
+    }
   }
 
   /** One transaction for `deliveries`: their outcomes once committed, else the error and, if a work threw it, whose. */

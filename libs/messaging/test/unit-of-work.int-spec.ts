@@ -192,16 +192,38 @@ describe('unit of work strategies on a real PostgreSQL database', () => {
       expect(await effects()).toEqual([a, b]);
       expect(await handled()).toEqual([a, b]);
 
-      // A batch of one goes the same way; a batch of several in one transaction, the statement inside it.
+      // A batch of one goes the same way; a batch of several as one query (open, claims, statements) and the commit.
       const [c, d, e] = [randomUUID(), randomUUID(), randomUUID()];
       expect(await statementsOf(() => new TransactionPerBatch(dataSource, inbox).run([registered(recording(c))]))).toEqual(['WITH effect']);
-      expect(await statementsOf(() => new TransactionPerBatch(dataSource, inbox).run([registered(recording(d)), registered(recording(e))]))).toEqual([
-        'START TRANSACTION; INSERT INTO',
-        'WITH effect',
-        'WITH effect',
+      const seenInBatch: unknown[] = [];
+      const batch = [registered(recording(d, { applied: (rows) => void seenInBatch.push(...rows) })), registered(recording(e))];
+      expect(await statementsOf(() => new TransactionPerBatch(dataSource, inbox).run(batch))).toEqual([
+        'START TRANSACTION; INSERT INTO; WITH effect; WITH effect',
         'COMMIT',
       ]);
+      expect(seenInBatch).toEqual([{ event_id: d }]);
+      expect(await effects()).toEqual([a, b, c, d, e]);
       expect(await handled()).toEqual([a, b, c, d, e]);
+    });
+
+    it('in a batch of statements, leaves an event claimed before or a work that did not apply to the ordinary way: nothing of the first try commits', async () => {
+      const before = randomUUID();
+      await new TransactionPerDelivery(dataSource, inbox).run([registered(recording(before))]);
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      let result: unknown;
+      const sent = await statementsOf(
+        async () =>
+          (result = await new TransactionPerBatch(dataSource, inbox).run([registered(recording(a)), registered(recording(before)), registered(recording(b))])),
+      );
+      expect(result).toEqual({ committed: ['handled', 'duplicate', 'handled'] });
+      expect(sent[0]).toBe('START TRANSACTION; INSERT INTO; WITH effect; WITH effect; WITH effect'); // the claim fails
+      expect(sent.slice(1)).toEqual(['ROLLBACK', 'START TRANSACTION; INSERT INTO', 'WITH effect', 'WITH effect', 'COMMIT']);
+
+      const notApplied = registered(recording(c, { when: false, otherwise: effect(c) }));
+      const d = randomUUID();
+      expect(await new TransactionPerBatch(dataSource, inbox).run([notApplied, registered(recording(d))])).toEqual({ committed: ['handled', 'handled'] });
+      expect(await effects()).toEqual([before, a, b, c, d]);
+      expect(await handled()).toEqual([before, a, b, c, d]);
     });
 
     it.each<[string, (ds: DataSource) => UnitOfWork]>([

@@ -1,5 +1,6 @@
 import { EventEnvelope } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
+import * as pg from 'pg';
 import { escapeLiteral } from 'pg';
 import type { StatementWork } from '../event-context';
 
@@ -85,6 +86,28 @@ export class InboxGuard {
   }
 
   /**
+   * Opens a transaction on `client`, claims the rows — failing if any was
+   * claimed before — and runs `statements`, all in one round trip: a query of
+   * PostgreSQL's simple protocol, the statements' parameters inlined as
+   * escaped literals ({@link inlineParameters}). Resolves with each
+   * statement's rows. The transaction stays open; after a failure it is
+   * aborted (the caller rolls it back either way).
+   */
+  async openClaimAndRun(
+    client: SimpleQueryClient,
+    entries: readonly InboxEntry[],
+    statements: readonly { sql: string; parameters: readonly unknown[] }[],
+  ): Promise<unknown[][]> {
+    const sql = [
+      'START TRANSACTION',
+      `${CLAIM_INTO} VALUES ${entries.map((entry) => this.literalRow(entry)).join(', ')}`,
+      ...statements.map((statement) => inlineParameters(statement.sql, statement.parameters)),
+    ].join('; ');
+    const results = (await client.query(sql)) as { rows: unknown[] }[];
+    return results.slice(2).map((result) => result.rows);
+  }
+
+  /**
    * Opens a transaction on `client` and claims the rows in it, in one round
    * trip: `START TRANSACTION` and the INSERT of {@link claim} as one query of
    * PostgreSQL's simple protocol, which carries several statements but no
@@ -93,17 +116,41 @@ export class InboxGuard {
    */
   async openAndClaim(client: SimpleQueryClient, entries: readonly InboxEntry[]): Promise<Set<string>> {
     if (entries.length === 0) throw new Error('openAndClaim needs at least one inbox entry');
-    const values = entries.map(
-      ({ event, message }) =>
-        `(${[this.consumer, event.id, event.type, message.topic, String(message.partition), message.offset].map(escapeLiteral).join(', ')})`,
-    );
+    const values = entries.map((entry) => this.literalRow(entry));
     const results = (await client.query(`START TRANSACTION; ${CLAIM_INTO} VALUES ${values.join(', ')} ${CLAIM_RETURNING}`)) as [
       unknown,
       { rows: { event_id: string }[] },
     ];
     return new Set(results[1].rows.map((r) => r.event_id));
   }
+
+  /** An inbox row's values as escaped literals, for a query of the simple protocol. */
+  private literalRow({ event, message }: InboxEntry): string {
+    return `(${[this.consumer, event.id, event.type, message.topic, String(message.partition), message.offset].map(escapeLiteral).join(', ')})`;
+  }
 }
+
+/**
+ * `sql` with its parameters `$1`, `$2`, … replaced by escaped literals, for a
+ * query of the simple protocol (which takes none). A value becomes the text
+ * pg itself would send for it (`prepareValue`: dates, arrays, JSON), quoted,
+ * so its type is inferred from where it stands, as a parameter's is. Quoted
+ * strings and identifiers in `sql` are left alone. Binary values are refused.
+ */
+export function inlineParameters(sql: string, parameters: readonly unknown[]): string {
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g, (token, index?: string) => {
+    if (index === undefined) return token;
+    const n = Number(index);
+    if (n < 1 || n > parameters.length) throw new Error(`no parameter $${n} (${parameters.length} given)`);
+    const value = prepareValue(parameters[n - 1]);
+    if (value === null || value === undefined) return 'NULL';
+    if (typeof value !== 'string') throw new Error(`parameter $${n} is binary: it cannot be inlined`);
+    return escapeLiteral(value);
+  });
+}
+
+/** pg's own conversion of a parameter to the text it sends (exposed at runtime as `pg.utils`, not in its types). */
+const prepareValue = (pg as unknown as { utils: { prepareValue(this: void, value: unknown): unknown } }).utils.prepareValue;
 
 const CLAIM_INTO = `INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)`;
 const CLAIM_RETURNING = `ON CONFLICT DO NOTHING RETURNING event_id`;
