@@ -345,6 +345,7 @@ export class ConsumerRunner {
       if (batchProcessing) {
         while (next < batch.messages.length && control.isActive()) {
           const run = batch.messages.slice(next, next + batchProcessing.maxMessages);
+          this.takeInWork(slot, batch.topic, batch.partition, run[0].offset);
           const finished = Math.min(
             run.length,
             Math.max(
@@ -356,6 +357,7 @@ export class ConsumerRunner {
             ),
           );
           if (finished > 0) {
+            this.inWork.delete(slot); // progress; whatever comes next is taken afresh
             resolveOffset(run[finished - 1].offset);
             done(run[finished - 1].offset);
             next += finished;
@@ -365,13 +367,7 @@ export class ConsumerRunner {
       }
       for (const message of batch.messages.slice(next)) {
         if (!control.isActive()) break;
-        const previous = this.inWork.get(slot);
-        this.inWork.set(slot, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          since: previous?.offset === message.offset ? previous.since : Date.now(),
-        });
+        this.takeInWork(slot, batch.topic, batch.partition, message.offset);
         const outcome = await processor(toConsumed(batch.topic, batch.partition, message), control);
         if (outcome === 'abort') {
           this.inWork.delete(slot);
@@ -391,6 +387,12 @@ export class ConsumerRunner {
       // Stopping: disconnect() leaves the group right after the batches in flight, so their offsets go now.
       if (this.stopping) await this.commitNow();
     }
+  }
+
+  /** `offset` of a partition is in work from now — or since it was first taken, when it is the same message again. */
+  private takeInWork(slot: string, topic: string, partition: number, offset: string): void {
+    const previous = this.inWork.get(slot);
+    this.inWork.set(slot, { topic, partition, offset, since: previous?.offset === offset ? previous.since : Date.now() });
   }
 
   /** Records `offset` of a partition as done; committed with the others within {@link COMMIT_INTERVAL_MS}. */

@@ -81,6 +81,43 @@ describe('ConsumerRunner offsets and partitions in work (real Kafka broker)', ()
     }
   });
 
+  it('reports a partition whose run hangs in the batch processor, and no longer once a run made progress after a retry', async () => {
+    const topic = `test.runner.batch-progress.${randomUUID()}`;
+    await ensureTopics(conn, [topic], { partitions: 1, replicationFactor: 1 });
+    const runner = new ConsumerRunner(conn, {
+      groupId: `test.runner.batch-progress.${randomUUID()}`,
+      topics: [topic],
+      partitionsConsumedConcurrently: 1,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 500,
+      fromBeginning: true,
+      maxWaitTimeMs: 100,
+    });
+    runners.push(runner);
+    // The first run hangs until released, then gives up (0 done); its message then fails once one by one
+    // (retried after a pause: in work meanwhile), and the next run takes everything.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    let runs = 0;
+    const batch = { maxMessages: 10, process: async (messages: readonly unknown[]) => (++runs === 1 ? (await released, 0) : messages.length) };
+    let tries = 0;
+    await runner.start(async () => (++tries === 1 ? { retryInMs: 300 } : 'done'), batch);
+    await eventually(() => runner.status().state === 'joined', { timeoutMs: 30_000, what: 'the runner joined' });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ value: 'a' }, { value: 'b' }] });
+    await producer.disconnect();
+
+    await eventually(() => runner.stuckPartitions(0).map((p) => `${p.topic}[${p.partition}]@${p.offset}`), {
+      accept: (stuck) => stuck.join() === `${topic}[0]@0`,
+      what: 'the hanging run in work',
+    });
+    release();
+    await eventually(() => runs, { accept: (n) => n >= 2, what: 'a second run' });
+    await eventually(() => runner.stuckPartitions(0), { accept: (stuck) => stuck.length === 0, what: 'nothing in work once the run made progress' });
+    expect(tries).toBe(1);
+  });
+
   it('stops reporting a partition waiting for its retry as stuck once a rebalance gave it to another member', async () => {
     const topic = `test.runner.moved.${randomUUID()}`;
     await ensureTopics(conn, [topic], { partitions: 2, replicationFactor: 1 });
