@@ -132,10 +132,13 @@ export class ConsumerPipeline {
     const steps: ({ kind: 'duplicate' } | { kind: 'pending'; index: number; afterCommit: readonly (() => unknown)[] })[] = [];
     const pending: PendingDelivery[] = [];
     for (const { message, event, handler } of routed) {
+      // Seen by the inbox, or earlier in this run: the same event again (a redelivery) runs no first phase (no gateway call);
+      // it is done once the copy before it committed.
       if (seen.has(event.id)) {
         steps.push({ kind: 'duplicate' });
         continue;
       }
+      seen.add(event.id);
       try {
         const registered = await withLogContext({ correlationId: event.correlationId, eventId: event.id, orderId: eventKey(event) }, () =>
           withConsumerSpan(this.trace(message, event, 1), async () => {

@@ -277,6 +277,14 @@ describe('ConsumerPipeline', () => {
       expect(status.snapshot()['order.created']).toMatchObject({ handled: 2, duplicate: 1 });
     });
 
+    it('runs the first phase of an event that comes twice in one batch once (no second gateway call): the copy is a done duplicate', async () => {
+      const [a, b] = [orderCreated(), orderCreated()];
+      expect(await batchPipeline().processBatch(messages([a, a, b, a]), active)).toBe(4);
+      expect(handler.mock.calls.map(([event]) => event.id)).toEqual([a.id, b.id]);
+      expect(batchUow.runs).toEqual([[a.id, b.id]]);
+      expect(status.snapshot()['order.created']).toMatchObject({ handled: 2, duplicate: 2 });
+    });
+
     it('stops before a message that is not an event, leaving it to the per-message path that dead-letters it', async () => {
       const events = [orderCreated(), 'not json', orderCreated()];
       expect(await batchPipeline().processBatch(messages(events), active)).toBe(1);
