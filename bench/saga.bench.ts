@@ -59,14 +59,14 @@ import {
 
 // ---- parameters ---------------------------------------------------------------------------------
 
-const SUBJECTS = ['dual-write', 'stock-nest', 'ours', 'ours-batch', 'ours-admission'] as const;
+const SUBJECTS = ['dual-write', 'stock-nest', 'ours', 'ours-delivery', 'ours-admission'] as const;
 type SubjectKey = (typeof SUBJECTS)[number];
 /** Ours with one setting changed: a lever measured against ours as it is, in the same run. */
 const OURS_VARIANTS: Partial<Record<SubjectKey, Record<string, string>>> = {
-  'ours-batch': { CONSUMER_UNIT_OF_WORK: 'batch' },
+  'ours-delivery': { CONSUMER_UNIT_OF_WORK: 'delivery' },
   'ours-admission': { ORDER_ADMISSION_MAX_PENDING: '100' },
 };
-type OursKey = 'ours' | 'ours-batch' | 'ours-admission';
+type OursKey = 'ours' | 'ours-delivery' | 'ours-admission';
 
 const USAGE = `usage: npm run bench:saga -- [options]
 
@@ -81,7 +81,7 @@ one after the other on the same broker, PostgreSQL and load.
   --half-seconds S         length of the 50 %-of-saturation phase (default 60; quick 10)
   --overload-seconds S     length of the 2x overload (default 30; quick 10)
   --only a,b               run only these subjects (default: all of ${SUBJECTS.join(', ')};
-                           ours-batch is ours with CONSUMER_UNIT_OF_WORK=batch, ours-admission
+                           ours-delivery is ours with CONSUMER_UNIT_OF_WORK=delivery, ours-admission
                            ours with ORDER_ADMISSION_MAX_PENDING=100)
   --ours-env K=V,K=V       extra variables for our apps (e.g. a setting under test)
   --profile DIR            run our apps under node --cpu-prof, profiles in DIR/<subject>/
@@ -292,7 +292,7 @@ async function startPeer(key: 'dual-write' | 'stock-nest', brokers: string[]): P
 
 /**
  * Ours: one instance of each app in the system started at the beginning (broker, databases, bundles);
- * a variant (ours-batch) runs new instances with its setting on the same databases and consumer groups.
+ * a variant (ours-delivery) runs new instances with its setting on the same databases and consumer groups.
  */
 async function startOurs(sys: System<AppProcess>, key: OursKey): Promise<Subject> {
   const variant = OURS_VARIANTS[key] ?? {};
@@ -855,9 +855,9 @@ function ratios(results: Partial<Record<SubjectKey, SubjectResult>>) {
   const pairs = [
     ['ours', 'dual-write'],
     ['ours', 'stock-nest'],
-    ['ours-batch', 'dual-write'],
-    ['ours-batch', 'stock-nest'],
-    ['ours-batch', 'ours'],
+    ['ours-delivery', 'dual-write'],
+    ['ours-delivery', 'stock-nest'],
+    ['ours-delivery', 'ours'],
     ['ours-admission', 'dual-write'],
     ['ours-admission', 'stock-nest'],
     ['ours-admission', 'ours'],

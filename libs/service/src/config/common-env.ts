@@ -21,12 +21,13 @@ export class CommonEnv extends KafkaClientEnv {
   @IsInt() @Min(10) @Max(600_000) CONSUMER_MAX_RETRY_BACKOFF_MS: number = 5000;
 
   /**
-   * How consumed messages share database transactions: `delivery` (one per
-   * message) or `batch` (one per run of up to CONSUMER_BATCH_MESSAGES messages
-   * of a partition, a savepoint per message; docs/adr/0016-throughput-levers.md).
+   * How consumed messages share database transactions: `batch` (one per run
+   * of up to CONSUMER_BATCH_MESSAGES consecutive messages of a partition; a
+   * failing message rolls the run back and the ones before it commit without
+   * it) or `delivery` (one per message); docs/adr/0016-throughput-levers.md.
    */
   @IsIn(['delivery', 'batch'], { message: 'CONSUMER_UNIT_OF_WORK must be delivery or batch' })
-  CONSUMER_UNIT_OF_WORK: 'delivery' | 'batch' = 'delivery';
+  CONSUMER_UNIT_OF_WORK: 'delivery' | 'batch' = 'batch';
   /** Most messages in one transaction when CONSUMER_UNIT_OF_WORK=batch. */
   @IsInt() @Min(1) @Max(10_000) CONSUMER_BATCH_MESSAGES: number = 100;
 
