@@ -31,10 +31,15 @@ export interface StatementWork<Row = unknown> {
   otherwise: TransactionalWork;
 }
 
+/** The SQL of a {@link StatementWork} on its own: `WITH <with> <select>`. */
+export function statementSql(work: Pick<StatementWork, 'with' | 'select'>): string {
+  return work.with ? `WITH ${work.with} ${work.select}` : work.select;
+}
+
 /** Runs `work` in `tx`: a function as it is; a {@link StatementWork} as its statement, then `otherwise` if it did not apply. */
 export async function applyWork<Row>(tx: EntityManager, work: TransactionalWork | StatementWork<Row>): Promise<unknown> {
   if (typeof work === 'function') return work(tx);
-  const rows = await tx.query<Row[]>(`WITH ${work.with} ${work.select}`, [...work.parameters]);
+  const rows = await tx.query<Row[]>(statementSql(work), [...work.parameters]);
   if (rows.length === 0) return work.otherwise(tx);
   work.applied?.(rows);
   return rows;
@@ -74,7 +79,8 @@ type EventContextArgs = [message: ConsumedMessage, event: EventEnvelope, attempt
  */
 export class KafkaEventContext extends BaseRpcContext<EventContextArgs> {
   private readonly work: TransactionalWork[] = [];
-  private readonly statements: StatementWork[] = [];
+  /** The first work, when it was given as a statement. */
+  private statement?: StatementWork;
   private readonly afterCommitHooks: AfterCommitHook[] = [];
   private sealed = false;
 
@@ -91,7 +97,7 @@ export class KafkaEventContext extends BaseRpcContext<EventContextArgs> {
       applied: work.applied && inThisAsyncContext(work.applied),
       otherwise: inThisAsyncContext(work.otherwise),
     };
-    this.statements.push(statement);
+    if (this.work.length === 0) this.statement = statement;
     this.work.push((tx) => applyWork(tx, statement));
   }
 
@@ -131,8 +137,7 @@ export class KafkaEventContext extends BaseRpcContext<EventContextArgs> {
   /** The runtime takes the registered work once the handler method has returned; later registrations are refused. */
   seal(): RegisteredWork {
     this.sealed = true;
-    const statement = this.work.length === 1 && this.statements.length === 1 ? this.statements[0] : undefined;
-    return { work: this.work, afterCommit: this.afterCommitHooks, statement };
+    return { work: this.work, afterCommit: this.afterCommitHooks, statement: this.work.length === 1 ? this.statement : undefined };
   }
 
   private assertOpen(what: string): void {

@@ -1,7 +1,7 @@
 import { EventEnvelope } from '@lib/events';
 import { ConsumedMessage } from '@lib/kafka';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { StatementWork, TransactionalWork } from './event-context';
+import { StatementWork, statementSql, TransactionalWork } from './event-context';
 import { InboxEntry, InboxGuard, SimpleQueryClient } from './policies/inbox.guard';
 
 /** A delivery whose handler method has run: its transactional work, waiting to be committed. */
@@ -124,23 +124,24 @@ export class TransactionPerBatch implements UnitOfWork {
   }
 
   /**
-   * A batch whose works are each one statement, in two round trips: the open,
-   * the claims and every statement as one query, then the commit. Null —
-   * nothing committed, the ordinary way decides — when that does not do: a
-   * delivery with other work, the same event twice, an event claimed before
+   * A batch of several whose works are each one statement, in two round
+   * trips: the open, the claims and every statement as one query, then the
+   * commit. Null — nothing committed, the ordinary way decides — when that
+   * does not do: a batch of one (it went as one statement already, see
+   * `run`), a delivery with other work, the same event twice, an event claimed before
    * (the claim fails), a work that did not apply, any failure (which the
    * ordinary way then finds and reports).
    */
   private async asStatements(deliveries: readonly PendingDelivery[]): Promise<CommitOutcome[] | null> {
     const statements = deliveries.flatMap((delivery) => (delivery.statement ? [delivery.statement] : []));
-    if (statements.length < deliveries.length || new Set(deliveries.map((d) => d.event.id)).size < deliveries.length) return null;
+    if (deliveries.length < 2 || statements.length < deliveries.length || new Set(deliveries.map((d) => d.event.id)).size < deliveries.length) return null;
     const runner = this.dataSource.createQueryRunner();
     try {
       const client = (await runner.connect()) as SimpleQueryClient;
       const rows = await this.inbox.openClaimAndRun(
         client,
         deliveries,
-        statements.map((work) => ({ sql: `WITH ${work.with} ${work.select}`, parameters: work.parameters })),
+        statements.map((work) => ({ sql: statementSql(work), parameters: work.parameters })),
       );
       if (rows.some((r) => r.length === 0)) {
         await client.query('ROLLBACK');
