@@ -2,6 +2,7 @@ export * from './kafka-config';
 export * from './codecs';
 export * from './kafka-errors';
 export * from './producer';
+export * from './partitioner';
 export * from './consumer-runner';
 export * from './admin';
 export * from './kafka-probe';

@@ -1,5 +1,6 @@
-import { CompressionTypes, Kafka, Message, Partitioners, Producer, type ICustomPartitioner } from 'kafkajs';
+import { CompressionTypes, Kafka, Message, Producer, type ICustomPartitioner } from 'kafkajs';
 import { KafkaConnectionOptions, toKafkaJsConfig } from './kafka-config';
+import { KeyHashPartitioner } from './partitioner';
 
 /** A message as our code sees it: bytes or text, string headers. */
 export interface OutgoingMessage {
@@ -93,7 +94,7 @@ export class DurableProducer {
         maxInFlightRequests: 1,
         // murmur2 on the key, like the Java clients (and kafka-console-producer):
         // a key lands on the same partition whoever produces it.
-        createPartitioner: this.recordingPartitioner(Partitioners.DefaultPartitioner),
+        createPartitioner: this.recordingPartitioner(KeyHashPartitioner),
         allowAutoTopicCreation: false,
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3000 },
       });
