@@ -61,7 +61,8 @@ export interface OutboxObserver {
   onUnmarkedRows?(rows: number): void;
 }
 
-interface OutboxRow {
+/** A pending row as the relay reads it (a type, not an interface: query rows must be records). */
+type OutboxRow = {
   id: string;
   event_id: string;
   topic: string;
@@ -72,7 +73,7 @@ interface OutboxRow {
   /** Epoch milliseconds (numbers, not Dates: parsing two timestamps per row costs the relay more than the figure is worth). */
   next_attempt_ms: number | null;
   created_ms: number;
-}
+};
 
 /** Rows that may be published now, lowest ids first (see `readReady`). */
 interface ReadyPage {
@@ -83,6 +84,14 @@ interface ReadyPage {
   retryInMs?: number;
   /** Keys held back behind a row waiting for its retry or one that committed late: the rest of a streak holds them back too. */
   heldKeys: ReadonlySet<string>;
+}
+
+/** Where a streak's next read starts: after the last id sent, with the keys held so far, the batch in flight, and the acknowledged batch to delete in the same statement. */
+interface ReadFrom {
+  afterId: string;
+  heldKeys: ReadonlySet<string>;
+  inFlight: readonly OutboxRow[];
+  acked?: readonly OutboxRow[];
 }
 
 /** What a round of a streak leaves to the next: its acknowledged batch to delete, and the next page, read meanwhile. */
@@ -366,9 +375,13 @@ export class OutboxRelay {
     const [sending, database] = await Promise.allSettled([
       this.send(ready.map(toMessage)),
       (async (): Promise<{ leader: boolean; next: ReadyPage | null }> => {
+        if (streaming) {
+          // The previous batch's delete and the next page go as one statement (null: the lease was lost).
+          const next = await this.readReady(client, { afterId: ready[ready.length - 1].id, heldKeys: page.heldKeys, inFlight: ready, acked });
+          return { leader: next !== null, next };
+        }
         if (acked.length > 0 && !(await this.markPublished(client, acked))) return { leader: false, next: null };
-        const next = streaming ? await this.readReady(client, { afterId: ready[ready.length - 1].id, heldKeys: page.heldKeys, inFlight: ready }) : null;
-        return { leader: true, next };
+        return { leader: true, next: null };
       })(),
     ]);
     if (database.status === 'rejected') {
@@ -431,19 +444,24 @@ export class OutboxRelay {
    * of a streak, which read `from` the last id sent, with the keys held back
    * so far (see `publishBatch`); the streak is bounded. Reading after an id
    * holds back the keys of rows that committed late below it (see
-   * {@link readAfter}).
+   * {@link readAfter}). With `from.acked`, the first page's statement also
+   * deletes those acknowledged rows under the lease; null when it found the
+   * lease lost (the relay has stepped down).
    */
-  private async readReady(client: Client, from?: { afterId: string; heldKeys: ReadonlySet<string>; inFlight: readonly OutboxRow[] }): Promise<ReadyPage> {
+  private async readReady(client: Client): Promise<ReadyPage>;
+  private async readReady(client: Client, from: ReadFrom): Promise<ReadyPage | null>;
+  private async readReady(client: Client, from?: ReadFrom): Promise<ReadyPage | null> {
     const now = Date.now();
     const waitingKeys = new Set<string>(from?.heldKeys);
     const ready: OutboxRow[] = [];
     let retryInMs: number | undefined;
     let afterId: string | null = from?.afterId ?? null;
     for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
-      const rows: OutboxRow[] =
+      const rows: OutboxRow[] | null =
         afterId === null
           ? (await client.query<OutboxRow>(`${SELECT_PENDING} ORDER BY id LIMIT $1`, [this.batchSize])).rows
-          : await this.readAfter(client, afterId, [...(from?.inFlight ?? []), ...ready], waitingKeys);
+          : await this.readAfter(client, afterId, [...(from?.inFlight ?? []), ...ready], waitingKeys, page === 0 ? from?.acked : undefined);
+      if (rows === null) return null;
       for (const row of rows) {
         if (ready.length === this.batchSize) return { ready, more: true, retryInMs, heldKeys: waitingKeys };
         if (waitingKeys.has(row.message_key)) continue;
@@ -472,13 +490,19 @@ export class OutboxRelay {
    * this page or in it, and then the late row is visible here too: holding
    * the key keeps the later row from overtaking it, and the next round,
    * reading from the lowest id, publishes the late row first.
+   *
+   * With `acked`, the same statement deletes those acknowledged rows under
+   * the lease (they count as taken: the read still sees them); null when the
+   * lease was lost.
    */
-  private async readAfter(client: Client, afterId: string, taken: readonly OutboxRow[], heldKeys: Set<string>): Promise<OutboxRow[]> {
-    const { rows } = await client.query<OutboxRow>(
-      `(${SELECT_PENDING} AND id > $2 ORDER BY id LIMIT $1)
-       UNION ALL (${SELECT_PENDING} AND id <= $2 AND NOT (id = ANY($3::bigint[])) AND NOT (message_key = ANY($4::text[])))`,
-      [this.batchSize, afterId, taken.map((r) => r.id), [...heldKeys]],
-    );
+  private async readAfter(client: Client, afterId: string, taken: readonly OutboxRow[], heldKeys: Set<string>, acked?: readonly OutboxRow[]): Promise<OutboxRow[] | null> {
+    const read = (first: number) => ({
+      sql: `(${SELECT_PENDING} AND id > $${first + 1} ORDER BY id LIMIT $${first})
+       UNION ALL (${SELECT_PENDING} AND id <= $${first + 1} AND id <> ALL($${first + 2}::bigint[]) AND message_key <> ALL($${first + 3}::text[]))`,
+      values: [this.batchSize, afterId, [...taken, ...(acked ?? [])].map((r) => r.id), [...heldKeys]],
+    });
+    const rows = acked?.length ? await this.deleteAcknowledged(client, acked, read(5)) : (await client.query<OutboxRow>(read(1).sql, read(1).values)).rows;
+    if (rows === null) return null;
     const after = BigInt(afterId);
     const page: { row: OutboxRow; id: bigint }[] = [];
     let ordered = true;
@@ -524,25 +548,31 @@ export class OutboxRelay {
    * again — counted as rows published by a deposed leader — and this relay
    * steps down.
    */
-  private async markPublished(client: Client, rows: OutboxRow[]): Promise<boolean> {
-    let deleted: number | null;
+  private async markPublished(client: Client, rows: readonly OutboxRow[]): Promise<boolean> {
+    return (await this.deleteAcknowledged(client, rows)) !== null;
+  }
+
+  /** {@link markPublished}, reading `read`'s rows in the same statement (see `RelayLease.fencedDeleteThenRead`); null when the lease was lost. */
+  private async deleteAcknowledged(client: Client, rows: readonly OutboxRow[], read?: { sql: string; values: unknown[] }): Promise<OutboxRow[] | null> {
+    let outcome: { deleted: number | null; rows: OutboxRow[] };
     try {
-      deleted = await this.lease.fencedDelete(
+      outcome = await this.lease.fencedDeleteThenRead<OutboxRow>(
         client,
         rows.map((r) => r.id),
+        read,
       );
     } catch (error) {
       // Acknowledged, but still in the table: whoever relays next publishes them again.
       this.countUnmarked(rows.length);
       throw error;
     }
-    if (deleted === null) {
+    if (outcome.deleted === null) {
       this.countDeposed(rows.length);
       await this.stepDown(client, `it had lost its lease when the broker acknowledged ${rows.length} rows; the new leader publishes them again (duplicates)`);
-      return false;
+      return null;
     }
     this.record(rows);
-    return true;
+    return outcome.rows;
   }
 
   /** Gives up the leadership this relay found it had lost: stands by again, without listening. */
@@ -587,7 +617,7 @@ export class OutboxRelay {
     this.logger.warn(`outbox row ${row.id} (event ${row.event_id}) failed to publish (attempt ${attempts}), retry in ${delay} ms: ${message}`);
   }
 
-  private record(rows: OutboxRow[]): void {
+  private record(rows: readonly OutboxRow[]): void {
     const ackAt = Date.now();
     this.counters.publishedTotal += rows.length;
     this.counters.lastPublishAt = new Date(ackAt);

@@ -112,25 +112,43 @@ export class RelayLease {
    * rows stay for the current leader to publish (again).
    */
   async fencedDelete(connection: LeaseConnection, ids: readonly string[]): Promise<number | null> {
-    if (this.currentEpoch === null) return null;
+    return (await this.fencedDeleteThenRead(connection, ids)).deleted;
+  }
+
+  /**
+   * {@link fencedDelete}, and in the same statement the rows of `read`: a
+   * SELECT whose parameters are numbered from $5 on. It sees the table as the
+   * statement began (the rows being deleted are still there), and returns
+   * rows only while the lease is held. One round trip where the relay would
+   * otherwise wait for the delete before it reads.
+   */
+  async fencedDeleteThenRead<R extends Record<string, unknown>>(
+    connection: LeaseConnection,
+    ids: readonly string[],
+    read?: { sql: string; values: unknown[] },
+  ): Promise<{ deleted: number | null; rows: R[] }> {
+    if (this.currentEpoch === null) return { deleted: null, rows: [] };
     const sentAt = performance.now();
-    const { rows } = await connection.query<{ held: boolean; deleted: number }>(
-      `WITH lease AS (
+    const fence = `WITH lease AS (
          UPDATE outbox_relay_lease SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
          WHERE name = $1 AND epoch = $2 AND expires_at >= clock_timestamp()
          RETURNING epoch
        ), gone AS (
          DELETE FROM outbox WHERE id = ANY($4::bigint[]) AND EXISTS (SELECT 1 FROM lease) RETURNING id
-       )
-       SELECT EXISTS (SELECT 1 FROM lease) AS held, (SELECT count(*) FROM gone)::int AS deleted`,
-      [this.name, this.currentEpoch, this.options.durationMs, ids],
+       ), fence AS (
+         SELECT EXISTS (SELECT 1 FROM lease) AS fence_held, (SELECT count(*) FROM gone)::int AS fence_deleted
+       )`;
+    const { rows } = await connection.query<{ fence_held: boolean; fence_deleted: number; page_row?: boolean } & R>(
+      read ? `${fence} SELECT * FROM fence LEFT JOIN (SELECT true AS page_row, r.* FROM (${read.sql}) r) page ON fence_held` : `${fence} SELECT * FROM fence`,
+      [this.name, this.currentEpoch, this.options.durationMs, ids, ...(read?.values ?? [])],
     );
-    if (!rows[0].held) {
+    if (!rows[0].fence_held) {
       this.lost();
-      return null;
+      return { deleted: null, rows: [] };
     }
     this.validUntil = sentAt + this.options.durationMs;
-    return rows[0].deleted;
+    // A read that found nothing still yields the fence's row, with no page_row.
+    return { deleted: rows[0].fence_deleted, rows: rows.length === 1 && !rows[0].page_row ? [] : rows };
   }
 
   /** Gives the lease up (graceful stop), so that a stand-by takes over at its next try instead of after the expiry. */
