@@ -1,6 +1,7 @@
 import { clientRefusedReason, isNotAMessageFault, OutgoingMessage } from '@lib/kafka';
 import { Client, ClientConfig, Pool } from 'pg';
 import { listenedPgClient } from './listened-pg-client';
+import { idList } from './id-list';
 import { RelayLease } from './relay-lease';
 
 /** What the relay needs of a Kafka producer: send a batch, resolve when acknowledged. */
@@ -64,7 +65,6 @@ export interface OutboxObserver {
 /** A pending row as the relay reads it (a type, not an interface: query rows must be records). */
 type OutboxRow = {
   id: string;
-  event_id: string;
   topic: string;
   message_key: string;
   payload: string;
@@ -74,6 +74,13 @@ type OutboxRow = {
   next_attempt_ms: number | null;
   created_ms: number;
 };
+
+/**
+ * What the relay keeps of a row the broker acknowledged until its delete:
+ * the id, and the insert time for the latency figure. Not the payload, which
+ * would otherwise outlive its send by a round.
+ */
+type SentRow = Pick<OutboxRow, 'id' | 'created_ms'>;
 
 /** Rows that may be published now, lowest ids first (see `readReady`). */
 interface ReadyPage {
@@ -90,13 +97,13 @@ interface ReadyPage {
 interface ReadFrom {
   afterId: string;
   heldKeys: ReadonlySet<string>;
-  inFlight: readonly OutboxRow[];
-  acked?: readonly OutboxRow[];
+  inFlight: readonly SentRow[];
+  acked?: readonly SentRow[];
 }
 
 /** What a round of a streak leaves to the next: its acknowledged batch to delete, and the next page, read meanwhile. */
 interface Streak {
-  acked: OutboxRow[];
+  acked: SentRow[];
   next: ReadyPage;
   rounds: number;
 }
@@ -129,7 +136,7 @@ export const DEFAULT_RELAY_LEASE_MS = 15_000;
 const MAX_PAGES_PER_ROUND = 10;
 /** Rounds a streak of pipelined rounds lasts at most before the relay reads from the lowest pending id again. */
 const MAX_STREAK_ROUNDS = 20;
-const SELECT_PENDING = `SELECT id, event_id, topic, message_key, payload::text AS payload, headers, attempts,
+const SELECT_PENDING = `SELECT id, topic, message_key, payload::text AS payload, headers, attempts,
     (extract(epoch FROM next_attempt_at) * 1000)::float8 AS next_attempt_ms, (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
   FROM outbox WHERE parked_at IS NULL`;
 
@@ -399,7 +406,7 @@ export class OutboxRelay {
     if (sending.status === 'fulfilled') {
       acknowledged = ready;
       if (database.value.next) {
-        this.streak = { acked: ready, next: database.value.next, rounds: streakRounds };
+        this.streak = { acked: ready.map(({ id, created_ms }) => ({ id, created_ms })), next: database.value.next, rounds: streakRounds };
         return { sent: ready.length, full: true, retryInMs };
       }
     } else {
@@ -495,11 +502,17 @@ export class OutboxRelay {
    * the lease (they count as taken: the read still sees them); null when the
    * lease was lost.
    */
-  private async readAfter(client: Client, afterId: string, taken: readonly OutboxRow[], heldKeys: Set<string>, acked?: readonly OutboxRow[]): Promise<OutboxRow[] | null> {
+  private async readAfter(
+    client: Client,
+    afterId: string,
+    taken: readonly SentRow[],
+    heldKeys: Set<string>,
+    acked?: readonly SentRow[],
+  ): Promise<OutboxRow[] | null> {
     const read = (first: number) => ({
       sql: `(${SELECT_PENDING} AND id > $${first + 1} ORDER BY id LIMIT $${first})
-       UNION ALL (${SELECT_PENDING} AND id <= $${first + 1} AND id <> ALL($${first + 2}::bigint[]) AND message_key <> ALL($${first + 3}::text[]))`,
-      values: [this.batchSize, afterId, [...taken, ...(acked ?? [])].map((r) => r.id), [...heldKeys]],
+       UNION ALL (${SELECT_PENDING} AND id <= $${first + 1} AND id <> ALL(string_to_array($${first + 2}, ',')::bigint[]) AND message_key <> ALL($${first + 3}::text[]))`,
+      values: [this.batchSize, afterId, idList([...taken, ...(acked ?? [])].map((r) => r.id)), [...heldKeys]],
     });
     const rows = acked?.length ? await this.deleteAcknowledged(client, acked, read(5)) : (await client.query<OutboxRow>(read(1).sql, read(1).values)).rows;
     if (rows === null) return null;
@@ -548,12 +561,12 @@ export class OutboxRelay {
    * again — counted as rows published by a deposed leader — and this relay
    * steps down.
    */
-  private async markPublished(client: Client, rows: readonly OutboxRow[]): Promise<boolean> {
+  private async markPublished(client: Client, rows: readonly SentRow[]): Promise<boolean> {
     return (await this.deleteAcknowledged(client, rows)) !== null;
   }
 
   /** {@link markPublished}, reading `read`'s rows in the same statement (see `RelayLease.fencedDeleteThenRead`); null when the lease was lost. */
-  private async deleteAcknowledged(client: Client, rows: readonly OutboxRow[], read?: { sql: string; values: unknown[] }): Promise<OutboxRow[] | null> {
+  private async deleteAcknowledged(client: Client, rows: readonly SentRow[], read?: { sql: string; values: unknown[] }): Promise<OutboxRow[] | null> {
     let outcome: { deleted: number | null; rows: OutboxRow[] };
     try {
       outcome = await this.lease.fencedDeleteThenRead<OutboxRow>(
@@ -600,24 +613,26 @@ export class OutboxRelay {
     const attempts = row.attempts + 1;
     const message = errorMessage(error).slice(0, 2000);
     this.counters.failedPublishesTotal++;
+    // The event id is read back for the log only: the relay does not read it with every row.
     if (attempts >= this.maxAttempts) {
-      await client.query(`UPDATE outbox SET attempts = $2, last_error = $3, parked_at = clock_timestamp() WHERE id = $1`, [row.id, attempts, message]);
+      const { rows } = await client.query<{ event_id: string }>(
+        `UPDATE outbox SET attempts = $2, last_error = $3, parked_at = clock_timestamp() WHERE id = $1 RETURNING event_id`,
+        [row.id, attempts, message],
+      );
       this.counters.parkedTotal++;
       this.options.observer?.onParked();
-      this.logger.error(`outbox row ${row.id} (event ${row.event_id}, ${row.topic}) parked after ${attempts} failed publishes: ${message}`);
+      this.logger.error(`outbox row ${row.id} (event ${rows[0]?.event_id}, ${row.topic}) parked after ${attempts} failed publishes: ${message}`);
       return;
     }
     const delay = this.backoff(attempts);
-    await client.query(`UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE id = $1`, [
-      row.id,
-      attempts,
-      message,
-      delay,
-    ]);
-    this.logger.warn(`outbox row ${row.id} (event ${row.event_id}) failed to publish (attempt ${attempts}), retry in ${delay} ms: ${message}`);
+    const { rows } = await client.query<{ event_id: string }>(
+      `UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE id = $1 RETURNING event_id`,
+      [row.id, attempts, message, delay],
+    );
+    this.logger.warn(`outbox row ${row.id} (event ${rows[0]?.event_id}) failed to publish (attempt ${attempts}), retry in ${delay} ms: ${message}`);
   }
 
-  private record(rows: readonly OutboxRow[]): void {
+  private record(rows: readonly SentRow[]): void {
     const ackAt = Date.now();
     this.counters.publishedTotal += rows.length;
     this.counters.lastPublishAt = new Date(ackAt);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { idList } from './id-list';
 
 /** What the lease needs of a connection: a query (a `pg.Client`). */
 export interface LeaseConnection {
@@ -134,13 +135,13 @@ export class RelayLease {
          WHERE name = $1 AND epoch = $2 AND expires_at >= clock_timestamp()
          RETURNING epoch
        ), gone AS (
-         DELETE FROM outbox WHERE id = ANY($4::bigint[]) AND EXISTS (SELECT 1 FROM lease) RETURNING id
+         DELETE FROM outbox WHERE id = ANY(string_to_array($4, ',')::bigint[]) AND EXISTS (SELECT 1 FROM lease) RETURNING id
        ), fence AS (
          SELECT EXISTS (SELECT 1 FROM lease) AS fence_held, (SELECT count(*) FROM gone)::int AS fence_deleted
        )`;
     const { rows } = await connection.query<{ fence_held: boolean; fence_deleted: number; page_row?: boolean } & R>(
       read ? `${fence} SELECT * FROM fence LEFT JOIN (SELECT true AS page_row, r.* FROM (${read.sql}) r) page ON fence_held` : `${fence} SELECT * FROM fence`,
-      [this.name, this.currentEpoch, this.options.durationMs, ids, ...(read?.values ?? [])],
+      [this.name, this.currentEpoch, this.options.durationMs, idList(ids), ...(read?.values ?? [])],
     );
     if (!rows[0].fence_held) {
       this.lost();
