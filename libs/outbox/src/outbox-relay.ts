@@ -509,12 +509,12 @@ export class OutboxRelay {
     heldKeys: Set<string>,
     acked?: readonly SentRow[],
   ): Promise<OutboxRow[] | null> {
-    const read = (first: number) => ({
-      sql: `(${SELECT_PENDING} AND id > $${first + 1} ORDER BY id LIMIT $${first})
+    const read = {
+      sql: (first: number) => `(${SELECT_PENDING} AND id > $${first + 1} ORDER BY id LIMIT $${first})
        UNION ALL (${SELECT_PENDING} AND id <= $${first + 1} AND id <> ALL(string_to_array($${first + 2}, ',')::bigint[]) AND message_key <> ALL($${first + 3}::text[]))`,
       values: [this.batchSize, afterId, idList([...taken, ...(acked ?? [])].map((r) => r.id)), [...heldKeys]],
-    });
-    const rows = acked?.length ? await this.deleteAcknowledged(client, acked, read(5)) : (await client.query<OutboxRow>(read(1).sql, read(1).values)).rows;
+    };
+    const rows = acked?.length ? await this.deleteAcknowledged(client, acked, read) : (await client.query<OutboxRow>(read.sql(1), read.values)).rows;
     if (rows === null) return null;
     const after = BigInt(afterId);
     const page: { row: OutboxRow; id: bigint }[] = [];
@@ -566,7 +566,11 @@ export class OutboxRelay {
   }
 
   /** {@link markPublished}, reading `read`'s rows in the same statement (see `RelayLease.fencedDeleteThenRead`); null when the lease was lost. */
-  private async deleteAcknowledged(client: Client, rows: readonly SentRow[], read?: { sql: string; values: unknown[] }): Promise<OutboxRow[] | null> {
+  private async deleteAcknowledged(
+    client: Client,
+    rows: readonly SentRow[],
+    read?: { sql: (firstParam: number) => string; values: unknown[] },
+  ): Promise<OutboxRow[] | null> {
     let outcome: { deleted: number | null; rows: OutboxRow[] };
     try {
       outcome = await this.lease.fencedDeleteThenRead<OutboxRow>(

@@ -118,7 +118,8 @@ export class RelayLease {
 
   /**
    * {@link fencedDelete}, and in the same statement the rows of `read`: a
-   * SELECT whose parameters are numbered from $5 on. It sees the table as the
+   * SELECT, its text built for parameters numbered from `firstParam` on. It
+   * sees the table as the
    * statement began (the rows being deleted are still there), and returns
    * rows only while the lease is held. One round trip where the relay would
    * otherwise wait for the delete before it reads.
@@ -126,7 +127,7 @@ export class RelayLease {
   async fencedDeleteThenRead<R extends Record<string, unknown>>(
     connection: LeaseConnection,
     ids: readonly string[],
-    read?: { sql: string; values: unknown[] },
+    read?: { sql: (firstParam: number) => string; values: unknown[] },
   ): Promise<{ deleted: number | null; rows: R[] }> {
     if (this.currentEpoch === null) return { deleted: null, rows: [] };
     const sentAt = performance.now();
@@ -140,7 +141,9 @@ export class RelayLease {
          SELECT EXISTS (SELECT 1 FROM lease) AS fence_held, (SELECT count(*) FROM gone)::int AS fence_deleted
        )`;
     const { rows } = await connection.query<{ fence_held: boolean; fence_deleted: number; page_row?: boolean } & R>(
-      read ? `${fence} SELECT * FROM fence LEFT JOIN (SELECT true AS page_row, r.* FROM (${read.sql}) r) page ON fence_held` : `${fence} SELECT * FROM fence`,
+      read
+        ? `${fence} SELECT * FROM fence LEFT JOIN (SELECT true AS page_row, r.* FROM (${read.sql(5)}) r) page ON fence_held`
+        : `${fence} SELECT * FROM fence`,
       [this.name, this.currentEpoch, this.options.durationMs, idList(ids), ...(read?.values ?? [])],
     );
     if (!rows[0].fence_held) {
