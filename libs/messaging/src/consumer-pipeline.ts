@@ -5,7 +5,7 @@ import { SpanNotes, withConsumerSpan } from '@lib/tracing';
 import { Logger } from '@nestjs/common';
 import { ConsumerStatus } from './consumer-status';
 import { DeadLetterReason, DeadLetterSink } from './dead-letter';
-import { KafkaEventContext } from './event-context';
+import { BatchScope, KafkaEventContext } from './event-context';
 import { FailureClass } from './policies/failure-classes';
 import { InboxGuard, Queryable } from './policies/inbox.guard';
 import { parseDelivery } from './policies/parse.policy';
@@ -131,6 +131,8 @@ export class ConsumerPipeline {
     // Phase 1 of each handler, in order, each in its own log context and consumer span (as one by one).
     const steps: ({ kind: 'duplicate' } | { kind: 'pending'; index: number; afterCommit: readonly (() => unknown)[] })[] = [];
     const pending: PendingDelivery[] = [];
+    // What ctx.perBatch loads, it loads for the events whose first phase may run: each once, none the inbox has seen.
+    const batch = new BatchScope([...new Map(routed.filter((r) => !seen.has(r.event.id)).map((r) => [r.event.id, r.event])).values()]);
     for (const { message, event, handler } of routed) {
       // Seen by the inbox, or earlier in this run: the same event again (a redelivery) runs no first phase (no gateway call);
       // it is done once the copy before it committed.
@@ -142,7 +144,7 @@ export class ConsumerPipeline {
       try {
         const registered = await withLogContext({ correlationId: event.correlationId, eventId: event.id, orderId: eventKey(event) }, () =>
           withConsumerSpan(this.trace(message, event, 1), async () => {
-            const ctx = new KafkaEventContext([message, event, 1]);
+            const ctx = new KafkaEventContext([message, event, 1, batch]);
             await handler(event, ctx);
             return ctx.seal();
           }),

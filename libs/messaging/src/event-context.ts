@@ -56,7 +56,24 @@ export interface RegisteredWork {
   readonly statement?: StatementWork;
 }
 
-type EventContextArgs = [message: ConsumedMessage, event: EventEnvelope, attempt: number];
+/**
+ * The events handled in one unit of work (a batch of a partition, or one
+ * delivery) and what {@link KafkaEventContext.perBatch} loaded for them.
+ */
+export class BatchScope {
+  private readonly loads = new Map<string, Promise<unknown>>();
+
+  constructor(readonly events: readonly EventEnvelope[]) {}
+
+  /** `load(events)` the first time `key` is asked for; the same promise after that. */
+  once<T>(key: string, load: (events: readonly EventEnvelope[]) => Promise<T>): Promise<T> {
+    let loaded = this.loads.get(key) as Promise<T> | undefined;
+    if (!loaded) this.loads.set(key, (loaded = load(this.events)));
+    return loaded;
+  }
+}
+
+type EventContextArgs = [message: ConsumedMessage, event: EventEnvelope, attempt: number, batch?: BatchScope];
 
 /**
  * What a handler gets with `@Ctx()`. A handler runs in two phases:
@@ -99,6 +116,19 @@ export class KafkaEventContext extends BaseRpcContext<EventContextArgs> {
     };
     if (this.work.length === 0) this.statement = statement;
     this.work.push((tx) => applyWork(tx, statement));
+  }
+
+  /**
+   * A phase 1 read done once for the whole unit of work instead of once per
+   * message: `load` runs with the events of this message's batch (this one
+   * among them; only this one when messages are handled one by one), the
+   * first time a handler of the batch asks for `key`, and every handler of
+   * the batch that asks for `key` gets its result. What it read is as of the
+   * first ask — phase 2 re-checks what it relies on, as always. A failing
+   * `load` fails the phase 1 of each handler that asks.
+   */
+  perBatch<T>(key: string, load: (events: readonly EventEnvelope[]) => Promise<T>): Promise<T> {
+    return (this.args[3] ??= new BatchScope([this.args[1]])).once(key, load);
   }
 
   /** Runs `hook` once the delivery's transaction committed. A failing hook is logged; the delivery stays done. */

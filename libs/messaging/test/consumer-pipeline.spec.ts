@@ -230,6 +230,17 @@ describe('ConsumerPipeline', () => {
     expect(received).toEqual({ event, causedBy: { correlationId: 'c-1', causationId: event.id }, attempt: 1 });
   });
 
+  it('runs a perBatch load for the message alone when messages are handled one by one, once however often it is asked', async () => {
+    const event = orderCreated();
+    const loads: string[][] = [];
+    handler.mockImplementation(async (_, ctx) => {
+      const load = async (events: readonly EventEnvelope[]) => loads.push(events.map((e) => e.id));
+      expect([await ctx.perBatch('ids', load), await ctx.perBatch('ids', load)]).toEqual([1, 1]);
+    });
+    await pipeline().process(messageOf(encodeEvent(event)), active);
+    expect(loads).toEqual([[event.id]]);
+  });
+
   describe('processBatch (one unit of work for consecutive messages of a partition)', () => {
     /** Records each run's deliveries; fails the delivery of `failOn` (its neighbours before it commit). */
     class BatchMemoryUnitOfWork extends MemoryUnitOfWork {
@@ -283,6 +294,19 @@ describe('ConsumerPipeline', () => {
       expect(handler.mock.calls.map(([event]) => event.id)).toEqual([a.id, b.id]);
       expect(batchUow.runs).toEqual([[a.id, b.id]]);
       expect(status.snapshot()['order.created']).toMatchObject({ handled: 2, duplicate: 2 });
+    });
+
+    it('runs a perBatch load once for the batch, with each event whose first phase may run, and gives every handler its result', async () => {
+      const loads: string[][] = [];
+      const answers: unknown[] = [];
+      handler.mockImplementation(async (_, ctx) => {
+        answers.push(await ctx.perBatch('ids', async (events) => loads.push(events.map((e) => e.id))));
+      });
+      const [a, b, c] = [orderCreated(), orderCreated(), orderCreated()];
+      precheck.add(c.id);
+      expect(await batchPipeline().processBatch(messages([a, b, a, c]), active)).toBe(4);
+      expect(loads).toEqual([[a.id, b.id]]);
+      expect(answers).toEqual([1, 1]);
     });
 
     it('stops before a message that is not an event, leaving it to the per-message path that dead-letters it', async () => {

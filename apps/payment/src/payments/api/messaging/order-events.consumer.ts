@@ -1,4 +1,4 @@
-import { EventEnvelope, Topics } from '@lib/events';
+import { EventEnvelope, EventTypes, Topics } from '@lib/events';
 import { KafkaEventContext } from '@lib/messaging';
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
@@ -15,8 +15,9 @@ export class OrderEventsConsumer {
 
   @EventPattern(Topics.OrderCreated)
   async onOrderCreated(@Payload() event: EventEnvelope<'order.created'>, @Ctx() ctx: KafkaEventContext): Promise<void> {
-    // No transaction is open while the gateway decides.
-    const decision = await this.authorizePayment.decide(event.data, ctx.causedBy());
+    // No transaction is open while the gateway decides. Which orders have a payment already: one read for the batch.
+    const withPayment = await ctx.perBatch(ORDERS_WITH_PAYMENT, (events) => this.authorizePayment.ordersWithPayment(orderIdsOf(events)));
+    const decision = await this.authorizePayment.decide(event.data, ctx.causedBy(), withPayment);
     if (decision) ctx.inTransaction(this.authorizePayment.work(event.data, decision, ctx.causedBy()));
   }
 
@@ -26,3 +27,6 @@ export class OrderEventsConsumer {
     if (await this.voidPayment.decide(event.data, ctx.causedBy())) ctx.inTransaction((tx) => this.voidPayment.record(tx, event.data, ctx.causedBy()));
   }
 }
+
+const ORDERS_WITH_PAYMENT = 'orders with a payment';
+const orderIdsOf = (events: readonly EventEnvelope[]): string[] => events.flatMap((e) => (e.type === EventTypes.OrderCreated ? [e.data.orderId] : []));

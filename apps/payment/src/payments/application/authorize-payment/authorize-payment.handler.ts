@@ -34,11 +34,15 @@ export class AuthorizePaymentHandler {
     private readonly dataSource: DataSource,
   ) {}
 
-  /** Phase 1, no transaction open: the gateway's decision, or null when the order already has a payment. */
-  async decide(order: OrderCreatedV1, cause: EventCause): Promise<PaymentDecision | null> {
-    // Raw statements on this per-message path: TypeORM's entity machinery cost more CPU than the round trip (ADR 0016).
-    const existing = await this.dataSource.query<unknown[]>(`SELECT 1 FROM payments WHERE order_id = $1`, [order.orderId]);
-    if (existing.length > 0) {
+  /**
+   * Phase 1, no transaction open: the gateway's decision, or null when the
+   * order already has a payment. `withPayment`: the orders known to have one,
+   * read for the whole batch by {@link ordersWithPayment}; read for this
+   * order alone when not given.
+   */
+  async decide(order: OrderCreatedV1, cause: EventCause, withPayment?: ReadonlySet<string>): Promise<PaymentDecision | null> {
+    const known = withPayment ?? (await this.ordersWithPayment([order.orderId]));
+    if (known.has(order.orderId)) {
       // Most often this very event again (at-least-once delivery: nothing looks it up in the inbox first).
       this.log.log(
         `order ${order.orderId} already has a payment; order.created ${cause.causationId} (a redelivery, or another event for the order) changes nothing (correlationId ${cause.correlationId})`,
@@ -46,6 +50,13 @@ export class AuthorizePaymentHandler {
       return null;
     }
     return this.gateway.authorize({ paymentId: paymentIdFor(order.orderId), orderId: order.orderId, amount: order.totalAmount, currency: order.currency });
+  }
+
+  /** Those of `orderIds` that have a payment: one statement for a batch of order.created. */
+  async ordersWithPayment(orderIds: readonly string[]): Promise<ReadonlySet<string>> {
+    // Raw statements on this per-message path: TypeORM's entity machinery cost more CPU than the round trip (ADR 0016).
+    const rows = await this.dataSource.query<{ order_id: string }[]>(`SELECT order_id FROM payments WHERE order_id = ANY($1::uuid[])`, [orderIds]);
+    return new Set(rows.map((row) => row.order_id));
   }
 
   /** Phase 2, in `tx`: the payment row and its event (see {@link work}). */

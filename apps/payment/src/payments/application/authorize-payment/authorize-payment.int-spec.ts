@@ -101,6 +101,16 @@ describe('AuthorizePaymentHandler on a real PostgreSQL database', () => {
     expect(await outboxOf(db.dataSource)).toHaveLength(1);
   });
 
+  it('reads which orders of a batch have a payment in one statement, and asks the gateway only for the others', async () => {
+    const [paid, fresh] = [order(700), order(800)];
+    await authorize(paid);
+    const withPayment = await handler.ordersWithPayment([paid.orderId, fresh.orderId]);
+    expect([...withPayment]).toEqual([paid.orderId]);
+    expect(await handler.decide(paid, cause(), withPayment)).toBeNull();
+    expect(await handler.decide(fresh, cause(), withPayment)).toEqual({ approved: true });
+    expect(gateway.requests.map((r) => r.orderId)).toEqual([paid.orderId, fresh.orderId]);
+  });
+
   it('records one payment and one event when two order.created of one order are recorded concurrently', async () => {
     const o = order(1200);
     const [first, second] = [cause(), cause()];
