@@ -7,6 +7,7 @@ import { ExpireOverdueOrdersHandler } from './orders/application/expire-overdue-
 import { PaymentDeadlineScheduler } from './orders/application/expire-overdue-orders/payment-deadline.scheduler';
 import { OrdersController } from './orders/api/http/orders.controller';
 import { AdmissionMiddleware } from './orders/api/http/admission.middleware';
+import { IntakeGateMiddleware } from './orders/api/http/intake-gate.middleware';
 import { OrderAdmission } from './orders/application/place-order/order-admission';
 import { PaymentEventsConsumer } from './orders/api/messaging/payment-events.consumer';
 
@@ -17,6 +18,6 @@ import { PaymentEventsConsumer } from './orders/api/messaging/payment-events.con
 })
 export class OrderModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AdmissionMiddleware).forRoutes({ path: 'orders', method: RequestMethod.POST });
+    consumer.apply(AdmissionMiddleware, IntakeGateMiddleware).forRoutes({ path: 'orders', method: RequestMethod.POST });
   }
 }
