@@ -29,4 +29,14 @@ export class OrderEnv extends CommonEnv {
    * more. 0 = off (the default).
    */
   @IsInt() @Min(0) @Max(10_000_000) ORDER_ADMISSION_MAX_PENDING: number = 0;
+
+  /**
+   * Pooled connections POST /orders leaves to the rest of the app (the
+   * consumer, the deadline sweep, health): at most DATABASE_POOL_SIZE minus
+   * this many requests (at least one) are handled at once.
+   */
+  @IsInt() @Min(0) @Max(199) ORDER_INTAKE_RESERVED_CONNECTIONS: number = 2;
+
+  /** How long (ms) a POST /orders waits for its turn before it is answered 503 with Retry-After; 0 = not at all. */
+  @IsInt() @Min(0) @Max(60_000) ORDER_INTAKE_WAIT_MS: number = 5000;
 }

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Request, Response } from 'express';
 import { OrderEnv } from '../../../config/order.env';
-import { INTAKE_WAIT_MS, IntakeGateMiddleware } from './intake-gate.middleware';
+import { IntakeGateMiddleware } from './intake-gate.middleware';
+
+const WAIT_MS = new OrderEnv().ORDER_INTAKE_WAIT_MS;
 
 /** An Express response as far as the gate uses it: its events and a 503 answer. */
 class FakeResponse extends EventEmitter {
@@ -28,7 +30,8 @@ describe('IntakeGateMiddleware (POST /orders leaves connections of the pool to t
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  const gateFor = (poolSize: number) => new IntakeGateMiddleware({ DATABASE_POOL_SIZE: poolSize } as OrderEnv);
+  const gateFor = (poolSize: number, settings: Partial<OrderEnv> = {}) =>
+    new IntakeGateMiddleware(Object.assign(new OrderEnv(), { DATABASE_POOL_SIZE: poolSize, ...settings }));
   const request = (gate: IntakeGateMiddleware) => {
     const res = new FakeResponse();
     const next = jest.fn();
@@ -50,7 +53,7 @@ describe('IntakeGateMiddleware (POST /orders leaves connections of the pool to t
     const gate = gateFor(3);
     const first = request(gate);
     const waiting = request(gate);
-    jest.advanceTimersByTime(INTAKE_WAIT_MS);
+    jest.advanceTimersByTime(WAIT_MS);
     expect(waiting.next).not.toHaveBeenCalled();
     expect(waiting.res.statusCode).toBe(503);
     expect(waiting.res.headers['Retry-After']).toBe('1');
@@ -68,12 +71,20 @@ describe('IntakeGateMiddleware (POST /orders leaves connections of the pool to t
     inside.res.emit('close'); // the connection cut before an answer: 'close' without 'finish'
     expect(gone.next).not.toHaveBeenCalled();
     expect(next.next).toHaveBeenCalledTimes(1);
-    jest.advanceTimersByTime(INTAKE_WAIT_MS);
+    jest.advanceTimersByTime(WAIT_MS);
     expect(gone.res.statusCode).toBe(200);
   });
 
   it('lets one request through at a time when the pool is too small to keep any connection back', () => {
     const gate = gateFor(1);
     expect([request(gate), request(gate)].map((r) => r.next.mock.calls.length)).toEqual([1, 0]);
+  });
+
+  it('keeps ORDER_INTAKE_RESERVED_CONNECTIONS back and waits ORDER_INTAKE_WAIT_MS, when set', () => {
+    const gate = gateFor(10, { ORDER_INTAKE_RESERVED_CONNECTIONS: 7, ORDER_INTAKE_WAIT_MS: 0 });
+    const requests = [request(gate), request(gate), request(gate), request(gate)];
+    expect(requests.map((r) => r.next.mock.calls.length)).toEqual([1, 1, 1, 0]);
+    jest.advanceTimersByTime(0);
+    expect(requests[3].res.statusCode).toBe(503);
   });
 });
