@@ -1,5 +1,4 @@
-import { eventually, HttpClient, InProcessApp, privateBroker, startSystem, System } from '@lib/testing';
-import { randomUUID } from 'node:crypto';
+import { eventually, HttpClient, InProcessApp, orderRequest, privateBroker, startSystem, System } from '@lib/testing';
 import { Pool } from 'pg';
 import { orderService } from '../src/order.definition';
 import { OrderModule } from '../src/order.module';
@@ -32,17 +31,16 @@ describe('order app with ORDER_ADMISSION_MAX_PENDING', () => {
     await system?.stop();
   }, 60_000);
 
-  const order = () => ({ customerId: `c-${randomUUID()}`, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 500 }] });
   const orderCount = async () => Number((await sql.query('SELECT count(*) AS n FROM orders')).rows[0].n);
 
   it('refuses new orders with 503 and Retry-After while more are PENDING than the bound, and takes them again once settled', async () => {
     let taken = 0;
-    for (; taken <= MAX_PENDING; taken++) await http.post('/orders').send(order()).expect(201);
+    for (; taken <= MAX_PENDING; taken++) await http.post('/orders').send(orderRequest()).expect(201);
 
     // The count is read a few times a second: POSTs are taken until the app has seen the backlog.
     const refused = await eventually(
       async () => {
-        const response = await http.post('/orders').send(order());
+        const response = await http.post('/orders').send(orderRequest());
         if (response.status === 201) taken++;
         return response;
       },
@@ -56,6 +54,6 @@ describe('order app with ORDER_ADMISSION_MAX_PENDING', () => {
     expect(await orderCount()).toBe(taken); // the refused POST wrote nothing
 
     await sql.query(`UPDATE orders SET status = 'CONFIRMED'`); // as the payments would
-    await eventually(() => http.post('/orders').send(order()), { accept: (r) => r.status === 201, what: 'orders taken again' });
+    await eventually(() => http.post('/orders').send(orderRequest()), { accept: (r) => r.status === 201, what: 'orders taken again' });
   });
 });

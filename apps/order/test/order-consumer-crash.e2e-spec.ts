@@ -1,5 +1,5 @@
 import { ConsumerRunner } from '@lib/kafka';
-import { eventually, HttpClient, InProcessApp, paymentCompleted, privateBroker, startSystem, System } from '@lib/testing';
+import { eventually, HttpClient, InProcessApp, orderRequest, paymentCompleted, privateBroker, startSystem, System } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
 import { orderService } from '../src/order.definition';
 import { OrderModule } from '../src/order.module';
@@ -56,13 +56,7 @@ describe('order app whose consumer crashes in a way kafkajs does not restart (gr
     return { status: response.status, consumer: (body.info?.consumer ?? body.error?.consumer)! };
   };
 
-  const placeOrder = async () =>
-    (
-      await http
-        .post('/orders')
-        .send({ customerId: `c-${randomUUID()}`, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1000 }] })
-        .expect(201)
-    ).body as { id: string; totalAmount: number };
+  const placeOrder = async () => (await http.post('/orders').send(orderRequest()).expect(201)).body as { id: string; totalAmount: number };
 
   it('restarts the crashed consumer with backoff, reports the restarts, and handles the next event once it can join', async () => {
     await order.stop();

@@ -1,4 +1,4 @@
-import { eventually, HttpClient, InProcessApp, privateBroker, startSystem, System } from '@lib/testing';
+import { eventually, HttpClient, InProcessApp, orderRequest, privateBroker, startSystem, System } from '@lib/testing';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { orderService } from '../src/order.definition';
@@ -41,7 +41,6 @@ describe('order app: POST /orders while the intake gate is full', () => {
     await system?.stop();
   }, 60_000);
 
-  const order = () => ({ customerId: `c-${randomUUID()}`, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 500 }] });
   const orderCount = async () => Number((await sql.query('SELECT count(*) AS n FROM orders')).rows[0].n);
 
   it('answers 503 with Retry-After to the orders past the gate, keeps connections for the rest, and takes the orders when sent again', async () => {
@@ -53,7 +52,7 @@ describe('order app: POST /orders while the intake gate is full', () => {
       first = http
         .post('/orders')
         .set('Idempotency-Key', randomUUID())
-        .send(order())
+        .send(orderRequest())
         .then((response) => response);
       await eventually(
         async () => (await sql.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n,
@@ -61,7 +60,7 @@ describe('order app: POST /orders while the intake gate is full', () => {
       );
 
       // More orders than the pool has connections: without the gate each would hold one, waiting on the lock.
-      const bodies = [order(), order(), order(), order()];
+      const bodies = [orderRequest(), orderRequest(), orderRequest(), orderRequest()];
       const keys = bodies.map(() => randomUUID());
       const refused = await Promise.all(bodies.map((body, i) => http.post('/orders').set('Idempotency-Key', keys[i]).send(body)));
       for (const response of refused) {

@@ -1,5 +1,4 @@
-import { AppProcess, eventually, paymentCompleted, privateBroker, startSystem, System } from '@lib/testing';
-import { randomUUID } from 'node:crypto';
+import { AppProcess, eventually, orderRequest, paymentCompleted, privateBroker, startSystem, System } from '@lib/testing';
 
 jest.setTimeout(300_000);
 
@@ -37,7 +36,7 @@ describe('order app: one of two instances SIGKILLed and restarted while orders k
     const response = await fetch(`${instance.url}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ customerId: `c-${randomUUID()}`, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1000 }] }),
+      body: JSON.stringify(orderRequest()),
       signal: AbortSignal.timeout(10_000),
     });
     if (response.status !== 201) throw new Error(`POST /orders on ${instance.name}: ${response.status} ${await response.text()}`);

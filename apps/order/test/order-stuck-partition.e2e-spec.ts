@@ -1,5 +1,4 @@
-import { eventually, HttpClient, InProcessApp, paymentCompleted, privateBroker, startSystem, System } from '@lib/testing';
-import { randomUUID } from 'node:crypto';
+import { eventually, HttpClient, InProcessApp, orderRequest, paymentCompleted, privateBroker, startSystem, System } from '@lib/testing';
 import { Client } from 'pg';
 import { orderService } from '../src/order.definition';
 import { OrderModule } from '../src/order.module';
@@ -38,12 +37,7 @@ describe('order app while a row of one order is locked from psql', () => {
   }, 60_000);
 
   const placeOrder = async () =>
-    (
-      await http
-        .post('/orders')
-        .send({ customerId: `c-${randomUUID()}`, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1000 }] })
-        .expect(201)
-    ).body as {
+    (await http.post('/orders').send(orderRequest()).expect(201)).body as {
       id: string;
       totalAmount: number;
     };

@@ -4,6 +4,7 @@ import {
   eventually,
   HttpClient,
   InProcessApp,
+  orderRequest,
   paymentCompleted,
   paymentFailed,
   privateBroker,
@@ -45,7 +46,7 @@ describe('order app', () => {
     await system?.stop();
   }, 60_000);
 
-  const validOrder = () => ({ customerId: `c-${randomUUID()}`, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] });
+  const validOrder = () => orderRequest({ quantity: 2, unitPrice: 1250 });
   const orderCount = async () => Number((await sql.query('SELECT count(*) FROM orders')).rows[0].count);
   const placeOrder = async (body = validOrder(), headers: Record<string, string> = {}) => {
     const response = await http.post('/orders').set(headers).send(body).expect(201);

@@ -2,12 +2,14 @@
  * `@lib/testing` — the one test toolkit: waiting for outcomes (`eventually`),
  * the system under test (`startSystem`: the apps in-process or as processes,
  * N instances each, a private broker, throw-away databases), one factory per
- * event type, putting events on Kafka and recording topics, private brokers
- * and PostgreSQL servers for fault tests. For tests, benches and dev tools;
+ * event type and one for a valid `POST /orders` body (`orderRequest`),
+ * putting events on Kafka and recording topics, private brokers and
+ * PostgreSQL servers for fault tests. For tests, benches and dev tools;
  * production code never imports it.
  */
 export * from './eventually';
 export * from './event-factories';
+export * from './order-requests';
 export * from './event-producer';
 export * from './console-producer';
 export * from './test-database';
