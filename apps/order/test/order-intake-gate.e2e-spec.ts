@@ -45,11 +45,11 @@ describe('order app: POST /orders while the intake gate is full', () => {
 
   it('answers 503 with Retry-After to the orders past the gate, keeps connections for the rest, and takes the orders when sent again', async () => {
     const lock = await sql.connect();
-    let first: Promise<{ status: number }>;
     try {
       await lock.query('BEGIN');
       await lock.query('LOCK TABLE orders IN EXCLUSIVE MODE'); // reads go on, inserts wait
-      first = http
+      // Sent now (`then` starts the request), awaited once the lock is gone.
+      const first = http
         .post('/orders')
         .set('Idempotency-Key', randomUUID())
         .send(orderRequest())
