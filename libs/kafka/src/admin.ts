@@ -109,7 +109,8 @@ export async function waitForKafka(conn: KafkaConnectionOptions, opts: WaitForKa
 }
 
 /**
- * Waits until every partition of `topics` has a leader, polling metadata.
+ * Waits until every partition of `topics` has a leader that answers for its
+ * offsets, polling metadata.
  * kafkajs's own `createTopics({ waitForLeaders: true })` retries only
  * LEADER_NOT_AVAILABLE; on KRaft a broker that has not yet applied the new
  * topic's metadata answers UNKNOWN_TOPIC_OR_PARTITION, which it throws
@@ -122,7 +123,12 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number)
     try {
       const { topics: meta } = await admin.fetchTopicMetadata({ topics });
       const leaderless = meta.flatMap((t) => t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}[${p.partitionId}]`));
-      if (meta.length === topics.length && leaderless.length === 0) return;
+      if (meta.length === topics.length && leaderless.length === 0) {
+        // A leader in the metadata may not serve its partitions yet (NOT_LEADER_OR_FOLLOWER for a
+        // moment after the topic is created): each must answer for its offsets.
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+        return;
+      }
       last = leaderless.length > 0 ? `no leader for ${leaderless.slice(0, 5).join(', ')}` : 'topics missing from metadata';
     } catch (e) {
       last = errorText(e);
